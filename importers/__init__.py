@@ -1,0 +1,1 @@
+"""Partner data loaders (CSV, JSON lines, FollowTheMoney), demo data, and the API client."""

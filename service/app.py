@@ -1,0 +1,85 @@
+"""The FastAPI application: wiring of settings, driver, policy, middleware and routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from graph_schema import get_schema
+from graph_schema.migrations import migrate
+from service import __version__
+from service.auth import TokenVerifier
+from service.db import Database, make_driver
+from service.errors import UNAVAILABLE_ERRORS, install_error_handlers
+from service.logging import configure_logging
+from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.policy import policy_from_file
+from service.routers import health
+from service.settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """
+**ofast-graph** links cases, persons, networks, seizures, assets and the identifiers that tie
+them together (phones, bank accounts, plates, wallets, e-mails) for police, gendarmerie and
+customs, with OFAST — the national anti-narcotics office — as the central agency.
+
+Every `/v1` route needs `Authorization: Bearer <JWT>`; what a caller sees depends on its
+agency and on each item's sharing level (`open`, `restricted`, `confidential`). Errors are
+always `{"error": {"code", "message", "details"}}`; a 503 with `Retry-After` means Neo4j is
+unavailable and the request can be retried.
+"""
+
+
+async def _migrate_until_done(db: Database, app: FastAPI) -> None:
+    """Apply migrations; while Neo4j is unreachable keep trying, so the API can start first."""
+    delay = 0.5
+    while True:
+        try:
+            await migrate(db.driver, db.database, get_schema())
+            app.state.migrated = True
+            return
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("migrations_waiting_for_neo4j", error=type(exc).__name__)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    policy = policy_from_file(settings.policy_file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(make_driver(settings), settings.neo4j_database, settings.retry_after_seconds)
+        app.state.db = db
+        app.state.migrated = False
+        task = asyncio.create_task(_migrate_until_done(db, app))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await db.close()
+
+    app = FastAPI(
+        title="ofast-graph",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.policy = policy
+    app.state.verifier = TokenVerifier(settings, policy)
+    install_error_handlers(app, settings.retry_after_seconds)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    return app

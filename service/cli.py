@@ -1,0 +1,133 @@
+"""The `ofast-graph` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from service.neo4j_local.manager import LocalNeo4j, from_settings
+from service.settings import get_settings
+
+app = typer.Typer(help="ofast-graph: interagency intelligence-sharing graph service.", no_args_is_help=True)
+neo4j_app = typer.Typer(help="A local Neo4j Community server for development, tests and CI.",
+                        no_args_is_help=True)
+app.add_typer(neo4j_app, name="neo4j")
+err = Console(stderr=True)
+
+
+def _local(instance: str, port: int | None) -> LocalNeo4j:
+
+    return from_settings(instance, port)
+
+
+InstanceOpt = Annotated[str, typer.Option(help="Instance name (its folder under the state dir).")]
+PortOpt = Annotated[int | None, typer.Option(help="Bolt port (default: OFAST_GRAPH_LOCAL_BOLT_PORT).")]
+
+
+@neo4j_app.command("start")
+def neo4j_start(instance: InstanceOpt = "dev", port: PortOpt = None,
+                timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt.")] = 180.0) -> None:
+    """Start the local Neo4j (fetching it from Maven Central on first use); print its Bolt URI."""
+    from service.neo4j_local.manager import Neo4jStartError
+
+    server = _local(instance, port)
+    started = time.monotonic()
+    try:
+        uri = server.start(timeout=timeout)
+    except Neo4jStartError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    err.print(f"Neo4j {server.version} ready in {time.monotonic() - started:.1f}s")
+    typer.echo(uri)
+
+
+@neo4j_app.command("stop")
+def neo4j_stop(instance: InstanceOpt = "dev", port: PortOpt = None) -> None:
+    """Shut the local Neo4j down cleanly (nothing to do if it is not running)."""
+    was_running = _local(instance, port).stop()
+    err.print("stopped" if was_running else "not running")
+
+
+@neo4j_app.command("status")
+def neo4j_status(instance: InstanceOpt = "dev", port: PortOpt = None) -> None:
+    """Print the local Neo4j's state as JSON; exit 1 when it is not answering."""
+    status = _local(instance, port).status()
+    typer.echo(json.dumps(status, indent=2))
+    if not status["bolt"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the graph schema migrations (idempotent)."""
+    from graph_schema import get_schema
+    from graph_schema.migrations import LATEST_VERSION
+    from graph_schema.migrations import migrate as run_migrations
+    from service.db import make_driver
+
+    settings = get_settings()
+
+    async def run() -> list[int]:
+        driver = make_driver(settings)
+        try:
+            return await run_migrations(driver, settings.neo4j_database, get_schema())
+        finally:
+            await driver.close()
+
+    applied = asyncio.run(run())
+    err.print(f"schema at version {LATEST_VERSION}; newly recorded: {applied or 'none'}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+          workers: Annotated[int, typer.Option(help="Worker processes.")] = 1) -> None:
+    """Run the API under uvicorn (OpenAPI at /openapi.json, docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+@app.command()
+def token(
+    agency: Annotated[str, typer.Option(help="Agency code from the policy (police, douane…).")],
+    role: Annotated[list[str], typer.Option(help="A role; repeat for several.")],
+    unit: Annotated[str, typer.Option(help="Unit within the agency.")] = "",
+    subject: Annotated[str, typer.Option(help="The `sub` claim (who).")] = "dev",
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a development token (HS256) and nothing else."""
+    from service.auth import make_token
+    from service.policy import policy_from_file
+
+    settings = get_settings()
+    policy = policy_from_file(settings.policy_file)
+    if agency not in policy.agencies:
+        err.print(f"[red]unknown agency {agency!r}; the policy knows {sorted(policy.agencies)}[/red]")
+        raise typer.Exit(2)
+    unknown = [r for r in role if r not in policy.roles]
+    if unknown:
+        err.print(f"[red]unknown roles {unknown}; the policy knows {sorted(policy.roles)}[/red]")
+        raise typer.Exit(2)
+    typer.echo(make_token(settings, agency=agency, roles=role, unit=unit, subject=subject, ttl=ttl))
+
+
+@app.command("schema-docs")
+def schema_docs(output: Annotated[str, typer.Option(help="Where to write the Markdown.")] = "docs/schema.md") -> None:
+    """Write the schema page of the docs, derived from graph_schema/schema.yaml."""
+    from pathlib import Path
+
+    from graph_schema.docs import render_markdown
+
+    Path(output).write_text(render_markdown())
+    err.print(f"wrote {output}")
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,92 @@
+"""The process's one async Neo4j driver, and the only way routers reach the database.
+
+Reads go through `execute_read`, writes through `execute_write`, so the same code runs against
+a single server or a routed cluster (`neo4j://`). Driver errors that mean "Neo4j is not there
+right now" surface as `Unavailable` (HTTP 503 with Retry-After).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+
+from service.errors import UNAVAILABLE_ERRORS, Unavailable
+from service.settings import Settings
+
+T = TypeVar("T")
+Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
+
+
+def connection_params(settings: Settings) -> tuple[str, str, str]:
+    """(uri, user, password): the configured server, else the local `ofast-graph neo4j` one."""
+    if settings.neo4j_uri and settings.neo4j_password:
+        return settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password
+    from service.neo4j_local.manager import from_settings
+
+    local = from_settings()
+    return (settings.neo4j_uri or local.uri, settings.neo4j_user,
+            settings.neo4j_password or local.password())
+
+
+def make_driver(settings: Settings) -> AsyncDriver:
+    uri, user, password = connection_params(settings)
+    return AsyncGraphDatabase.driver(
+        uri,
+        auth=(user, password),
+        max_connection_pool_size=settings.neo4j_pool_size,
+        connection_timeout=settings.neo4j_connection_timeout,
+        connection_acquisition_timeout=settings.neo4j_acquisition_timeout,
+        # Fail fast while Neo4j is down: the caller gets a 503 and retries; we do not hold
+        # its request open for the driver's default 30 s of retries.
+        max_transaction_retry_time=2.0,
+        liveness_check_timeout=30.0,
+        notifications_min_severity="OFF",
+    )
+
+
+class Database:
+    """Holds the driver and the database name; runs units of work in managed transactions."""
+
+    def __init__(self, driver: AsyncDriver, database: str, retry_after: int) -> None:
+        self.driver = driver
+        self.database = database
+        self.retry_after = retry_after
+
+    async def read(self, work: Work[T]) -> T:
+        try:
+            async with self.driver.session(database=self.database,
+                                           default_access_mode=neo4j.READ_ACCESS) as session:
+                return await session.execute_read(work)
+        except UNAVAILABLE_ERRORS as exc:
+            raise Unavailable(self.retry_after) from exc
+
+    async def write(self, work: Work[T]) -> T:
+        try:
+            async with self.driver.session(database=self.database) as session:
+                return await session.execute_write(work)
+        except UNAVAILABLE_ERRORS as exc:
+            raise Unavailable(self.retry_after) from exc
+
+    async def read_records(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        """Run one read query and return its records as dicts."""
+
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+            result = await tx.run(query, params)
+            return [record.data() async for record in result]
+
+        return await self.read(work)
+
+    async def write_records(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        """Run one write query in its own transaction and return its records as dicts."""
+
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+            result = await tx.run(query, params)
+            return [record.data() async for record in result]
+
+        return await self.write(work)
+
+    async def close(self) -> None:
+        await self.driver.close()

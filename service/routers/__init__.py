@@ -1,0 +1,1 @@
+"""One thin router per resource; each delegates its Cypher to `service.queries`."""

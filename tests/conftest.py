@@ -1,0 +1,122 @@
+"""Shared fixtures: one real Neo4j per session, a clean graph per test, the app, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import neo4j
+import pytest
+from fastapi.testclient import TestClient
+
+from graph_schema import get_schema
+from graph_schema.migrations import migrate
+from service.app import create_app
+from service.auth import make_token
+from service.settings import Settings
+from tests.neo4j_server import Neo4jServer, neo4j_server
+
+TEST_JWT_SECRET = "test-secret-not-for-production-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def neo4j_srv() -> Iterator[Neo4jServer]:
+    with neo4j_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def settings(neo4j_srv: Neo4jServer, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        neo4j_uri=neo4j_srv.uri,
+        neo4j_user=neo4j_srv.user,
+        neo4j_password=neo4j_srv.password,
+        jwt_secret=TEST_JWT_SECRET,
+        state_dir=tmp_path_factory.mktemp("state"),
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(scope="session")
+def driver(neo4j_srv: Neo4jServer, settings: Settings) -> Iterator[neo4j.Driver]:
+    """A plain synchronous driver for arranging and checking the graph in tests."""
+    with neo4j.GraphDatabase.driver(neo4j_srv.uri, auth=(neo4j_srv.user, neo4j_srv.password),
+                                    notifications_min_severity="OFF") as drv:
+        drv.verify_connectivity()
+
+        async def run_migrations() -> None:
+            adrv = neo4j.AsyncGraphDatabase.driver(neo4j_srv.uri, auth=(neo4j_srv.user, neo4j_srv.password),
+                                                   notifications_min_severity="OFF")
+            try:
+                await migrate(adrv, settings.neo4j_database, get_schema())
+            finally:
+                await adrv.close()
+
+        asyncio.run(run_migrations())
+        yield drv
+
+
+def wipe(drv: neo4j.Driver) -> None:
+    """Delete all data but keep the schema (indexes, constraints, migration records)."""
+    with drv.session(database="neo4j") as session:  # CALL IN TRANSACTIONS needs an implicit tx
+        session.run(
+            "MATCH (n) WHERE NOT n:SchemaMigration "
+            "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
+    drv.execute_query("MERGE (h:AuditHead {id: 'head'}) SET h.seq = 0, h.hash = ''", database_="neo4j")
+
+
+@pytest.fixture
+def graph(driver: neo4j.Driver) -> neo4j.Driver:
+    """A clean graph for this test."""
+    wipe(driver)
+    return driver
+
+
+@pytest.fixture(scope="session")
+def app_client(settings: Settings, driver: neo4j.Driver) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def client(app_client: TestClient, graph: neo4j.Driver) -> TestClient:
+    """The API over a clean graph."""
+    return app_client
+
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def token(settings: Settings) -> TokenFactory:
+    def make(agency: str, *roles: str, unit: str = "", subject: str | None = None, ttl: int = 3600) -> str:
+        return make_token(settings, agency=agency, roles=list(roles) or ["investigator"], unit=unit,
+                          subject=subject or f"{agency}-user", ttl=ttl)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def auth(token: TokenFactory) -> Callable[..., dict[str, str]]:
+    """Headers for a caller: `auth("police", "investigator", unit="OCRTIS")`."""
+
+    def headers(agency: str, *roles: str, unit: str = "", purpose: str | None = None, **extra: Any) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {token(agency, *roles, unit=unit)}"}
+        if purpose:
+            h["X-Purpose"] = purpose
+        h.update({k.replace("_", "-"): v for k, v in extra.items()})
+        return h
+
+    return headers
+
+
+def cypher(drv: neo4j.Driver, query: str, **params: Any) -> list[dict[str, Any]]:
+    records, _, _ = drv.execute_query(query, params, database_="neo4j")
+    return [r.data() for r in records]
+
+
+ROOT = Path(__file__).resolve().parent.parent
