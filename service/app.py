@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from service import __version__
+from service.audit import AuditLog
 from service.auth import TokenVerifier
 from service.db import Database, make_driver
 from service.errors import UNAVAILABLE_ERRORS, install_error_handlers
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(make_driver(settings), settings.neo4j_database, settings.retry_after_seconds)
         app.state.db = db
+        app.state.audit = AuditLog(db)
         app.state.migrated = False
         task = asyncio.create_task(_migrate_until_done(db, app))
         try:

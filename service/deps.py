@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from service.audit import AuditLog
 from service.db import Database
 from service.policy import Policy
 from service.settings import Settings
@@ -22,3 +23,8 @@ def get_policy(request: Request) -> Policy:
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_audit(request: Request) -> AuditLog:
+    audit: AuditLog = request.app.state.audit
+    return audit

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from service.neo4j_local.manager import from_settings
 
-TEST_INSTANCE = "test"
+
 TEST_PORT = int(os.environ.get("OFAST_GRAPH_TEST_BOLT_PORT", "7688"))
 DOCKER_IMAGE = "neo4j:5.26-community"
 
@@ -53,7 +53,7 @@ def neo4j_server() -> Iterator[Neo4jServer]:
         with Neo4jContainer(DOCKER_IMAGE, password="ofast-graph-tests") as container:
             yield Neo4jServer(container.get_connection_url(), "neo4j", "ofast-graph-tests", "testcontainers")
         return
-    local = from_settings(TEST_INSTANCE, TEST_PORT)
+    local = from_settings(f"test-{TEST_PORT}", TEST_PORT)
     was_running = local.pid() is not None and local.bolt_answers()
     local.start()
     try:
