@@ -28,3 +28,16 @@ def get_settings_dep(request: Request) -> Settings:
 def get_audit(request: Request) -> AuditLog:
     audit: AuditLog = request.app.state.audit
     return audit
+
+
+def require_purpose(request: Request) -> str:
+    """The stated purpose of a search or lookup (`X-Purpose`), required and audited."""
+    from service.errors import ApiError
+
+    purpose = request.headers.get("x-purpose", "").strip()
+    if not purpose:
+        raise ApiError(400, "purpose_required",
+                       "state why you search: send the X-Purpose header (e.g. the case reference)")
+    if len(purpose) > 500:
+        raise ApiError(400, "purpose_too_long", "X-Purpose has at most 500 characters")
+    return purpose
