@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from service.neo4j_local.manager import from_settings
 
-
 TEST_PORT = int(os.environ.get("OFAST_GRAPH_TEST_BOLT_PORT", "7688"))
 DOCKER_IMAGE = "neo4j:5.26-community"
 
