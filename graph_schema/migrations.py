@@ -64,11 +64,60 @@ def _audit(schema: Schema) -> list[str]:
     ]
 
 
+def _alerts(schema: Schema) -> list[str]:
+    # pair_key (recipient agency, counterpart, cause) is unique: a MERGE on it never alerts twice.
+    return [
+        "CREATE CONSTRAINT alert_pair_key IF NOT EXISTS FOR (a:Alert) REQUIRE a.pair_key IS UNIQUE",
+        "CREATE CONSTRAINT alert_id IF NOT EXISTS FOR (a:Alert) REQUIRE a.id IS UNIQUE",
+        "CREATE INDEX alert_agency IF NOT EXISTS FOR (a:Alert) ON (a.agency)",
+    ]
+
+
+def _grants(schema: Schema) -> list[str]:
+    # Grants are looked up by entity (list, revoke); the audit trail is filtered by user and action.
+    return [
+        "CREATE CONSTRAINT grant_id IF NOT EXISTS FOR (g:Grant) REQUIRE g.id IS UNIQUE",
+        "CREATE INDEX grant_entity IF NOT EXISTS FOR (g:Grant) ON (g.entity_id)",
+        "CREATE CONSTRAINT dissemination_id IF NOT EXISTS FOR (d:Dissemination) REQUIRE d.id IS UNIQUE",
+        "CREATE INDEX dissemination_at IF NOT EXISTS FOR (d:Dissemination) ON (d.at)",
+        "CREATE INDEX audit_subject IF NOT EXISTS FOR (a:AuditEvent) ON (a.subject)",
+        "CREATE INDEX audit_action IF NOT EXISTS FOR (a:AuditEvent) ON (a.action)",
+    ]
+
+
+def _priority_targets(schema: Schema) -> list[str]:
+    return [
+        "CREATE CONSTRAINT priority_target_id IF NOT EXISTS FOR (t:PriorityTarget) REQUIRE t.id IS UNIQUE",
+        # One version node per (target, version): a lost concurrent update would violate it.
+        "CREATE CONSTRAINT priority_target_version IF NOT EXISTS "
+        "FOR (v:PriorityTargetVersion) REQUIRE (v.target_id, v.version) IS UNIQUE",
+        "CREATE INDEX priority_target_status IF NOT EXISTS FOR (t:PriorityTarget) ON (t.status)",
+        "CREATE INDEX priority_target_entity IF NOT EXISTS FOR (t:PriorityTarget) ON (t.entity_id)",
+        "CREATE INDEX priority_target_review_due IF NOT EXISTS FOR (t:PriorityTarget) ON (t.review_due)",
+    ]
+
+
+def _objectives(schema: Schema) -> list[str]:
+    # open_key (agency, unit, entity) is set only while an objective is open: the constraint
+    # makes a duplicate open objective impossible even under concurrent declarations.
+    return [
+        "CREATE CONSTRAINT objective_id IF NOT EXISTS FOR (o:Objective) REQUIRE o.id IS UNIQUE",
+        "CREATE CONSTRAINT objective_open_key IF NOT EXISTS FOR (o:Objective) REQUIRE o.open_key IS UNIQUE",
+        "CREATE INDEX objective_agency IF NOT EXISTS FOR (o:Objective) ON (o.agency)",
+        "CREATE INDEX objective_entity IF NOT EXISTS FOR (o:Objective) ON (o.entity_id)",
+        "CREATE CONSTRAINT objective_lock_id IF NOT EXISTS FOR (l:ObjectiveLock) REQUIRE l.id IS UNIQUE",
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "node identity and lookup indexes", _core),
     Migration(2, "relationship id indexes", _relationship_ids),
     Migration(3, "full-text search index", _fulltext),
     Migration(4, "audit trail", _audit),
+    Migration(5, "alert pair keys", _alerts),
+    Migration(6, "grants, disseminations, audit filters", _grants),
+    Migration(7, "priority target list", _priority_targets),
+    Migration(8, "FNOS objectives", _objectives),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -18,9 +18,22 @@ from service.auth import TokenVerifier
 from service.db import Database, make_driver
 from service.errors import UNAVAILABLE_ERRORS, install_error_handlers
 from service.logging import configure_logging
-from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.metrics import MetricsMiddleware, metrics_endpoint
+from service.middleware import BodyLimitMiddleware, JsonBodyMiddleware, RequestContextMiddleware
+from service.openapi import install_openapi
 from service.policy import policy_from_file
+from service.routers import alerts as alerts_router
+from service.routers import analytics as analytics_router
+from service.routers import audit as audit_router
+from service.routers import entities as entities_router
+from service.routers import explore as explore_router
+from service.routers import grants as grants_router
 from service.routers import health
+from service.routers import ingest as ingest_router
+from service.routers import networks as networks_router
+from service.routers import objectives as objectives_router
+from service.routers import priority_targets as priority_targets_router
+from service.routers import search as search_router
 from service.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
@@ -69,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await app.state.audit.close()  # queued audit records are written before the driver goes
             await db.close()
 
     app = FastAPI(
@@ -81,7 +95,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policy = policy
     app.state.verifier = TokenVerifier(settings, policy)
     install_error_handlers(app, settings.retry_after_seconds)
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health.router)
+    app.include_router(ingest_router.router)
+    app.include_router(entities_router.router)
+    app.include_router(explore_router.router)
+    app.include_router(search_router.router)
+    app.include_router(grants_router.router)
+    app.include_router(audit_router.router)
+    app.include_router(networks_router.router)
+    app.include_router(analytics_router.router)
+    app.include_router(objectives_router.router)
+    app.include_router(alerts_router.router)
+    app.include_router(priority_targets_router.router)
+    install_openapi(app)
     return app

@@ -55,10 +55,16 @@ class _Pending:
 
 
 class AuditLog:
+    """Group-committed writer of the chain: one flusher task per process writes whatever is queued.
+
+    The flusher runs as its own task, so a caller that goes away (client disconnect, cancelled
+    request) neither cancels a flush other callers wait on nor loses its queued record.
+    """
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self._queue: list[_Pending] = []
-        self._lock = asyncio.Lock()
+        self._flusher: asyncio.Task[None] | None = None
 
     async def record(
         self,
@@ -72,23 +78,38 @@ class AuditLog:
         """Append one record; returns once it is durable. Raises Unavailable if Neo4j is down."""
         pending = _Pending({
             "id": str(uuid.uuid4()),
-            "at": dt.datetime.now(dt.UTC).isoformat(),
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
             "subject": principal.sub, "agency": principal.agency, "unit": principal.unit,
             "action": action, "purpose": purpose or "", "request_id": current_request_id(),
-            "target_ids": list(target_ids or [])[:1000], "result_count": result_count,
+            "target_ids": [str(t) for t in (target_ids or [])][:1000], "result_count": result_count,
         })
         self._queue.append(pending)
-        async with self._lock:  # one flush at a time in this process; it takes whatever is queued
-            if not pending.done.done():
-                await self._flush()
-        await pending.done
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._drain())
+        # shield: cancelling this caller must not cancel the future other code resolves.
+        await asyncio.shield(pending.done)
 
-    async def _flush(self) -> None:
-        batch, self._queue = self._queue, []
-        if not batch:
-            return
+    async def _drain(self) -> None:
+        """Flush until the queue is empty; records queued during a flush go in the next one."""
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self._write(batch)
+            except BaseException as exc:  # every waiter must hear of the failure
+                error = exc if isinstance(exc, Exception) else RuntimeError("audit flush cancelled")
+                for p in batch:
+                    if not p.done.done():
+                        p.done.set_exception(error)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for p in batch:
+                if not p.done.done():
+                    p.done.set_result(None)
 
+    async def _write(self, batch: list[_Pending]) -> None:
         async def work(tx: AsyncManagedTransaction) -> None:
+            # Built inside the transaction function: a retried transaction re-reads the head.
             head = await (await tx.run(LOCK_HEAD, now=dt.datetime.now(dt.UTC).isoformat())).single()
             if head is None:
                 raise RuntimeError("the audit head is missing: run `ofast-graph migrate`")
@@ -101,15 +122,12 @@ class AuditLog:
                 records.append(rec)
             await (await tx.run(APPEND, records=records, seq=seq, hash=prev)).consume()
 
-        try:
-            await self.db.write(work)
-        except BaseException as exc:
-            for p in batch:
-                if not p.done.done():
-                    p.done.set_exception(exc)
-            raise
-        for p in batch:
-            p.done.set_result(None)
+        await self.db.write(work)
+
+    async def close(self) -> None:
+        """Wait for queued records to be written (at shutdown)."""
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.gather(self._flusher, return_exceptions=True)
 
 
 VERIFY_PAGE = """
@@ -130,12 +148,23 @@ async def verify_chain(db: Database, page: int = 5000) -> tuple[bool, int, str]:
             rec = row["a"]
             if rec["seq"] != expected_seq:
                 return False, checked, f"record {expected_seq} is missing (next found: {rec['seq']})"
-            if rec.get("prev_hash") != prev or chain_hash(prev, rec) != rec.get("hash"):
-                return False, checked, f"record {rec['seq']} was altered (hash mismatch)"
+            if chain_hash(str(rec.get("prev_hash")), rec) != rec.get("hash"):
+                return False, checked, f"record {rec['seq']} was altered (its hash does not match its content)"
+            if rec.get("prev_hash") != prev:
+                return False, checked, (f"record {rec['seq'] - 1} was altered or replaced (record {rec['seq']} "
+                                        f"chains to another hash)")
             prev = rec["hash"]
             expected_seq += 1
             checked += 1
     head = await db.read_records(HEAD)
-    if head and (head[0]["seq"] != checked or head[0]["hash"] != prev):
-        return False, checked, f"the chain ends at {checked} but the head says {head[0]['seq']}: records were deleted"
+    if not head:
+        return False, checked, "the audit head is missing: it was deleted"
+    head_seq, head_hash = head[0]["seq"], head[0]["hash"]
+    if head_seq > checked:
+        return False, checked, (f"record {checked + 1} is missing: the chain ends at {checked} but the head "
+                                f"says {head_seq} (records were deleted)")
+    if head_seq < checked:
+        return False, checked, f"records after {head_seq} were appended outside the audit writer"
+    if head_hash != prev:
+        return False, checked, f"record {checked} was altered or replaced (the head's hash does not match)"
     return True, checked, f"{checked} records, chain intact"

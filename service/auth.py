@@ -8,6 +8,7 @@ RS256 from an OIDC provider, checked with a configured public key or the provide
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import time
@@ -24,6 +25,15 @@ from service.policy import Permission, Policy
 from service.settings import Settings
 
 CLAIMS = ("sub", "agency", "roles", "exp", "aud")
+
+
+class Unauthenticated(ApiError):
+    """401 with the `WWW-Authenticate` challenge RFC 6750 asks for."""
+
+    def __init__(self, code: str, message: str) -> None:
+        challenge = 'Bearer realm="ofast-graph"' if code == "missing_token" else \
+            f'Bearer realm="ofast-graph", error="invalid_token", error_description="{code}"'
+        super().__init__(401, code, message, headers={"WWW-Authenticate": challenge})
 
 
 @dataclass(frozen=True)
@@ -93,18 +103,20 @@ class TokenVerifier:
         if not key and settings.jwt_public_key_file:
             key = settings.jwt_public_key_file.read_text()
         self._rs_key = key
+        # RS256 keys come from the provider's JWKS endpoint (cached once fetched).
+        self.fetches_keys = "RS256" in settings.jwt_algorithms and not key and bool(settings.jwt_jwks_url)
 
     def _key(self, token: str) -> tuple[Any, str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise ApiError(401, "invalid_token", "the bearer token is not a JWT") from None
+            raise Unauthenticated("invalid_token", "the bearer token is not a JWT") from None
         alg = header.get("alg")
         if alg not in self.settings.jwt_algorithms:
-            raise ApiError(401, "invalid_token", f"token algorithm {alg!r} is not accepted")
+            raise Unauthenticated("invalid_token", f"token algorithm {alg!r} is not accepted")
         if alg == "HS256":
             if not self._hs_secret:
-                raise ApiError(401, "invalid_token", "HS256 tokens are not accepted here")
+                raise Unauthenticated("invalid_token", "HS256 tokens are not accepted here")
             return self._hs_secret, alg
         if alg == "RS256":
             if self._rs_key:
@@ -113,9 +125,9 @@ class TokenVerifier:
                 try:
                     return _jwks_client(self.settings.jwt_jwks_url).get_signing_key_from_jwt(token).key, alg
                 except jwt.PyJWTError as exc:
-                    raise ApiError(401, "invalid_token", f"no signing key for this token: {exc}") from None
-            raise ApiError(401, "invalid_token", "RS256 tokens are not accepted: no public key configured")
-        raise ApiError(401, "invalid_token", f"token algorithm {alg!r} is not accepted")
+                    raise Unauthenticated("invalid_token", f"no signing key for this token: {exc}") from None
+            raise Unauthenticated("invalid_token", "RS256 tokens are not accepted: no public key configured")
+        raise Unauthenticated("invalid_token", f"token algorithm {alg!r} is not accepted")
 
     def verify(self, token: str) -> Principal:
         key, alg = self._key(token)
@@ -126,22 +138,22 @@ class TokenVerifier:
                 issuer=self.settings.jwt_issuer or None, options=options, leeway=5,
             )
         except jwt.ExpiredSignatureError:
-            raise ApiError(401, "token_expired", "the bearer token has expired") from None
+            raise Unauthenticated("token_expired", "the bearer token has expired") from None
         except jwt.InvalidAudienceError:
-            raise ApiError(401, "invalid_token", "the bearer token is for another audience") from None
+            raise Unauthenticated("invalid_token", "the bearer token is for another audience") from None
         except jwt.PyJWTError as exc:
-            raise ApiError(401, "invalid_token", f"the bearer token is not valid: {exc}") from None
+            raise Unauthenticated("invalid_token", f"the bearer token is not valid: {exc}") from None
         agency = claims.get("agency")
         if not isinstance(agency, str) or agency not in self.policy.agencies:
-            raise ApiError(401, "unknown_agency", f"agency {agency!r} is not in the access policy")
+            raise Unauthenticated("unknown_agency", f"agency {agency!r} is not in the access policy")
         roles = claims.get("roles")
         if isinstance(roles, str):
             roles = [roles]
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise ApiError(401, "invalid_token", "the roles claim must be a list of strings")
+            raise Unauthenticated("invalid_token", "the roles claim must be a list of strings")
         sub, unit = claims.get("sub"), claims.get("unit", "") or ""
         if not isinstance(sub, str) or not sub or not isinstance(unit, str):
-            raise ApiError(401, "invalid_token", "sub and unit must be strings")
+            raise Unauthenticated("invalid_token", "sub and unit must be strings")
         return Principal(
             sub=sub, agency=agency, unit=unit, roles=tuple(roles),
             permissions=self.policy.permissions(agency, roles),
@@ -156,8 +168,7 @@ def authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing_token", "send `Authorization: Bearer <token>`",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("missing_token", "send `Authorization: Bearer <token>`")
     verifier: TokenVerifier = request.app.state.verifier
     principal = verifier.verify(token.strip())
     request.state.principal = principal
@@ -168,7 +179,12 @@ def require(*permissions: Permission) -> Callable[[Request], Coroutine[Any, Any,
     """A dependency that authenticates and demands at least one of `permissions`."""
 
     async def dependency(request: Request) -> Principal:
-        principal = authenticate(request)
+        verifier: TokenVerifier = request.app.state.verifier
+        if verifier.fetches_keys and getattr(request.state, "principal", None) is None:
+            # A JWKS fetch is blocking network I/O: keep it off the event loop.
+            principal = await asyncio.to_thread(authenticate, request)
+        else:
+            principal = authenticate(request)
         if not any(principal.can(p) for p in permissions):
             raise ApiError(
                 403, "forbidden",

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from importers.cli import demo_data_command, import_command
+from service.audit_cli import audit_app
 from service.neo4j_local.manager import LocalNeo4j, from_settings
 from service.settings import get_settings
 
@@ -17,6 +19,9 @@ app = typer.Typer(help="ofast-graph: interagency intelligence-sharing graph serv
 neo4j_app = typer.Typer(help="A local Neo4j Community server for development, tests and CI.",
                         no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(audit_app, name="audit")
+app.command("import")(import_command)
+app.command("demo-data")(demo_data_command)
 err = Console(stderr=True)
 
 

@@ -7,6 +7,7 @@ right now" surface as `Unavailable` (HTTP 503 with Retry-After).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 
 from service.errors import UNAVAILABLE_ERRORS, Unavailable
+from service.metrics import NEO4J_LATENCY, NEO4J_UNAVAILABLE
 from service.settings import Settings
 
 T = TypeVar("T")
@@ -56,19 +58,27 @@ class Database:
         self.retry_after = retry_after
 
     async def read(self, work: Work[T]) -> T:
+        started = time.perf_counter()
         try:
             async with self.driver.session(database=self.database,
                                            default_access_mode=neo4j.READ_ACCESS) as session:
                 return await session.execute_read(work)
         except UNAVAILABLE_ERRORS as exc:
+            NEO4J_UNAVAILABLE.inc()
             raise Unavailable(self.retry_after) from exc
+        finally:
+            NEO4J_LATENCY.labels("read").observe(time.perf_counter() - started)
 
     async def write(self, work: Work[T]) -> T:
+        started = time.perf_counter()
         try:
             async with self.driver.session(database=self.database) as session:
                 return await session.execute_write(work)
         except UNAVAILABLE_ERRORS as exc:
+            NEO4J_UNAVAILABLE.inc()
             raise Unavailable(self.retry_after) from exc
+        finally:
+            NEO4J_LATENCY.labels("write").observe(time.perf_counter() - started)
 
     async def read_records(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Run one read query and return its records as dicts."""

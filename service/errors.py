@@ -6,6 +6,7 @@ Callers' mistakes are 4xx with a message that says what to change; an unreachabl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
@@ -13,6 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import (
+    ConnectionPoolError,
+    DatabaseError,
     DatabaseUnavailable,
     ServiceUnavailable,
     SessionExpired,
@@ -22,12 +25,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
 
-# Raised by the driver when Neo4j is down, restarting, or lost mid-transaction.
+# Raised by the driver when Neo4j is down, restarting, overloaded, or lost mid-transaction
+# (ServiceUnavailable covers IncompleteCommit: the outcome is unknown, and a retry of an
+# idempotent write converges). DatabaseError is a server-side failure, never the caller's.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     ServiceUnavailable,
     SessionExpired,
     DatabaseUnavailable,
     TransientError,
+    DatabaseError,
+    ConnectionPoolError,
     ConnectionError,
 )
 
@@ -66,6 +73,9 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 def _response(status: int, code: str, message: str, details: Any = None,
               headers: dict[str, str] | None = None) -> JSONResponse:
+    from service.metrics import ERRORS
+
+    ERRORS.labels(str(status), code).inc()
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
@@ -104,6 +114,19 @@ def install_error_handlers(app: FastAPI, retry_after: int) -> None:
             log.warning("neo4j_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
             return _response(503, "neo4j_unavailable", "Neo4j is unavailable; retry later",
                              None, {"Retry-After": str(retry_after)})
+
+    # Bodies parsed by hand (json.loads) fail with these; they are the caller's mistakes.
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        return _response(400, "too_deeply_nested", "the request body is nested too deeply")
+
+    @app.exception_handler(UnicodeDecodeError)
+    async def _encoding(request: Request, exc: UnicodeDecodeError) -> JSONResponse:
+        return _response(400, "invalid_encoding", "the request body is not valid UTF-8")
+
+    @app.exception_handler(json.JSONDecodeError)
+    async def _bad_json(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
+        return _response(400, "invalid_json", f"the request body is not valid JSON: {exc.msg} at position {exc.pos}")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

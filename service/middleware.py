@@ -116,3 +116,31 @@ class BodyLimitMiddleware:
 
 class _TooLarge(Exception):
     pass
+
+
+class JsonBodyMiddleware:
+    """Refuses request bodies that are not declared JSON with 415: the API speaks only JSON."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or b"transfer-encoding" in headers
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if has_body and not (media == b"application/json" or media.endswith(b"+json")):
+            import json
+
+            body = json.dumps(error_body(
+                "unsupported_media_type",
+                f"send the body as JSON with Content-Type: application/json (got {media.decode('latin-1')!r})",
+            )).encode()
+            await send({"type": "http.response.start", "status": 415,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,7 @@ import yaml
 Permission = Literal["read", "write", "ingest", "manage_targets", "read_audit", "admin"]
 Sharing = Literal["open", "restricted", "confidential"]
 SHARING_LEVELS: tuple[Sharing, ...] = ("open", "restricted", "confidential")
+AGENCY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 PERMISSIONS: tuple[Permission, ...] = ("read", "write", "ingest", "manage_targets", "read_audit", "admin")
 
 
@@ -63,6 +65,14 @@ def load_policy(path: Path) -> Policy:
         )
         for code, spec in raw["agencies"].items()
     }
+    for code, agency in agencies.items():
+        if not AGENCY_RE.match(code):
+            raise ValueError(f"agency code {code!r} must be lower-case letters, digits and underscores")
+        if agency.max_sharing not in SHARING_LEVELS:
+            raise ValueError(f"agency {code!r}: max_sharing {agency.max_sharing!r} is not one of {SHARING_LEVELS}")
+        unknown_roles = sorted((agency.roles or frozenset()) - set(raw["roles"]))
+        if unknown_roles:
+            raise ValueError(f"agency {code!r} names roles the policy does not define: {unknown_roles}")
     central = raw["central_agency"]
     if central not in agencies:
         raise ValueError(f"central agency {central!r} is not among the agencies")

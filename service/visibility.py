@@ -53,3 +53,10 @@ def rel_view(var: str) -> str:
     return (f"{{props: CASE WHEN {rel_full(var)} THEN properties({var}) "
             f"ELSE {{id: {var}.id, owner_agency: {var}.owner_agency, redacted: true}} END, "
             f"type: type({var}), source: startNode({var}).id, target: endNode({var}).id}}")
+
+
+def path_known(var: str) -> str:
+    """Every node and relationship of path `var` is known: a path never crosses what the
+    caller may not know exists."""
+    return (f"(all(_n IN nodes({var}) WHERE {node_known('_n')}) "
+            f"AND all(_r IN relationships({var}) WHERE {rel_known('_r')}))")

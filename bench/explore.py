@@ -1,0 +1,300 @@
+"""Read latencies: lookup, neighbourhood (depth 2), shortest paths (<= 6 hops) and search.
+
+    python -m bench.explore --nodes 100000 [--samples 200] [--reuse] [--load raw|api]
+
+1. Unless `--reuse` finds a graph of about that size already, wipes the graph and loads the
+   `importers.demo` scenario of `--nodes` nodes — by default with `bench.ingest`'s UNWIND
+   statements, which store exactly what the API stores, much faster; `--load api` pushes it
+   through `POST /v1/ingest` instead. Requests go to a real server (`ofast-graph serve`,
+   uvicorn on 127.0.0.1, in a subprocess).
+2. Samples start entities, phone numbers, connected pairs and names a police investigator may
+   know of (non-central caller, so the visibility predicates really run).
+3. Times each operation, one request at a time after a warm-up, three ways in the same run:
+   - `api`: the HTTP endpoint (auth, validation, Cypher with visibility, audit record, JSON);
+   - `cypher`: the endpoint's own Cypher with the visibility predicates, through the driver;
+   - `raw`: the same Cypher without any predicate (`service.queries.*.RAW_*` / `raw_*`).
+   each input through the three in a rotating order (load drifts hit all three alike), and
+   prints p50 / p95 (ms) and the ratios `api/raw` and `cypher/raw` of the p95s, with the
+   floor of any request (`GET /healthz`) for scale.
+
+It uses the Neo4j the settings name (OFAST_GRAPH_NEO4J_URI / OFAST_GRAPH_NEO4J_PASSWORD, else
+the local dev server) and, without `--reuse`, WIPES ITS DATA. Not a test: figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import neo4j
+
+from bench.ingest import _api, _free_port, _raw, _wait_ready, graph_counts, raw_statements, wipe
+from graph_schema import get_schema
+from graph_schema.migrations import migrate
+from importers.demo import generate
+from service import ids
+from service.auth import make_token
+from service.db import connection_params
+from service.ingest_models import build_plan
+from service.policy import Policy, policy_from_file
+from service.queries import explore as qe
+from service.queries import search as qs
+from service.routers.search import lucene_query
+from service.settings import Settings, get_settings
+
+VIEWER_AGENCY = "police"
+VIEWER = {"agency": VIEWER_AGENCY, "central": False}
+LIMIT = 200
+DEPTH = 2
+MAX_HOPS = 6
+PATH_LIMIT = 10
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+# --- the endpoints' work through the driver, with and without the visibility predicates -------
+
+async def neighbourhood(tx: neo4j.AsyncManagedTransaction, start: str, raw: bool) -> int:
+    query = qe.raw_neighbourhood(DEPTH, None) if raw else qe.neighbourhood(DEPTH, None)
+    row = await (await tx.run(query, id=start, limit=LIMIT, edge_cap=5 * LIMIT + 1, viewer=VIEWER)).single()
+    return 0 if row is None else len(row["nodes"]) + len(row["edges"])
+
+
+async def paths(tx: neo4j.AsyncManagedTransaction, pair: tuple[str, str], raw: bool) -> int:
+    source, target = pair
+    query = qe.raw_paths(MAX_HOPS, None) if raw else qe.paths(MAX_HOPS, None)
+    row = await (await tx.run(query, source=source, target=target, limit=PATH_LIMIT, viewer=VIEWER)).single(
+        strict=True)
+    return len(row["paths"])
+
+
+async def search(tx: neo4j.AsyncManagedTransaction, q: str, raw: bool) -> int:
+    params = {"lucene": lucene_query(q), "types": get_schema().entity_types, "viewer": VIEWER,
+              "offset": 0, "limit": 20}
+    row = await (await tx.run(qs.RAW_SEARCH if raw else qs.SEARCH, params)).single(strict=True)
+    return int(row["total"]) + len(row["page"])
+
+
+async def lookup(tx: neo4j.AsyncManagedTransaction, value: str, raw: bool) -> int:
+    rows = [r async for r in await tx.run(qs.RAW_LOOKUP if raw else qs.LOOKUP,
+                                          id=ids.identifier_id("Phone", value), viewer=VIEWER)]
+    return len(rows[0]["owners"]) if rows and rows[0]["id"] else 0
+
+
+def valid_only(agency: str, body: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """The batch without the items ingest would reject (the demo may repeat a link in a batch)."""
+    for _ in range(3):
+        errors = build_plan(body, get_schema(), policy, agency).errors
+        if not errors:
+            break
+        bad = {(e["section"], e["index"]) for e in errors}
+        body = {"entities": [x for i, x in enumerate(body["entities"]) if ("entities", i) not in bad],
+                "links": [x for i, x in enumerate(body["links"]) if ("links", i) not in bad]}
+    return body
+
+
+# --- sampling ------------------------------------------------------------------------------------
+
+KNOWN = "(n.sharing <> 'confidential' OR n.owner_agency = $agency)"
+
+
+def sample(driver: neo4j.Driver, database: str, n: int, seed: int) -> dict[str, list[Any]]:
+    rng = random.Random(seed)
+
+    def q(query: str, **params: Any) -> list[dict[str, Any]]:
+        return [r.data() for r in driver.execute_query(query, params, database_=database).records]
+
+    persons = q(f"MATCH (n:Person) WHERE {KNOWN} WITH n, rand() AS r ORDER BY r LIMIT $n "
+                "RETURN n.id AS id, n.first_name AS first, n.last_name AS last", agency=VIEWER_AGENCY, n=n)
+    phones = [r["v"] for r in q("MATCH (n:Phone) WITH n, rand() AS r ORDER BY r LIMIT $n RETURN n.value AS v",
+                                n=n)]
+    pairs: list[tuple[str, str]] = []
+    for p in persons:
+        if len(pairs) >= n:
+            break
+        # A target two to four hops away over anything: most pairs are connected for the
+        # caller, some only through items it may not know of (then no path, a full search).
+        near = q("MATCH (s:Node {id: $id})-[*2..4]-(n:Entity) WHERE n.id <> $id AND " + KNOWN +
+                 " WITH DISTINCT n LIMIT 50 RETURN n.id AS id", id=p["id"], agency=VIEWER_AGENCY)
+        if near:
+            pairs.append((p["id"], rng.choice(near)["id"]))
+    names = [f"{p['first'] or ''} {p['last'] or ''}".strip() for p in persons if p["last"]]
+    # Half the searches with a typo in the last name, to exercise the fuzzy path.
+    names = [name if i % 2 else name[:-1] + ("x" if name[-1] != "x" else "y") for i, name in enumerate(names)]
+    return {"neighbourhood": [p["id"] for p in persons], "lookup": phones, "paths": pairs, "search": names}
+
+
+# --- timing --------------------------------------------------------------------------------------
+
+Timer = Callable[[Any], Awaitable[None]]
+Work = Callable[[neo4j.AsyncManagedTransaction, Any, bool], Awaitable[int]]
+
+
+async def time_interleaved(calls: dict[str, Timer], inputs: list[Any], warmup: int) -> dict[str, list[float]]:
+    """Each input through every way, in a rotating order, so drifts in machine load hit all ways alike."""
+    names = list(calls)
+    for item in inputs[:warmup]:
+        for name in names:
+            await calls[name](item)
+    out: dict[str, list[float]] = {name: [] for name in names}
+    for i, item in enumerate(inputs):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            started = time.perf_counter()
+            await calls[name](item)
+            out[name].append((time.perf_counter() - started) * 1000)
+    return out
+
+
+async def measure(base: str, token: str, uri: str, auth: tuple[str, str], database: str,
+                  samples: dict[str, list[Any]], warmup: int) -> dict[str, dict[str, list[float]]]:
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": "bench"}
+    work: dict[str, Work] = {"lookup": lookup, "neighbourhood": neighbourhood, "paths": paths, "search": search}
+    results: dict[str, dict[str, list[float]]] = {}
+    async with httpx.AsyncClient(base_url=base, timeout=60.0, headers=headers) as client, \
+            neo4j.AsyncGraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF") as driver:
+
+        async def api(op: str, item: Any) -> None:
+            if op == "lookup":
+                r = await client.get("/v1/lookup", params={"type": "Phone", "value": item})
+            elif op == "neighbourhood":
+                r = await client.get(f"/v1/entities/{item}/neighbourhood", params={"depth": DEPTH, "limit": LIMIT})
+            elif op == "paths":
+                r = await client.get("/v1/paths", params={"source": item[0], "target": item[1],
+                                                          "max_hops": MAX_HOPS, "limit": PATH_LIMIT})
+            else:
+                r = await client.get("/v1/search", params={"q": item})
+            if r.status_code != 200:
+                raise RuntimeError(f"{op} failed: {r.status_code} {r.text[:300]}")
+
+        async def via_driver(op: str, item: Any, raw: bool) -> None:
+            async def tx_work(tx: neo4j.AsyncManagedTransaction) -> int:
+                return await work[op](tx, item, raw)
+
+            async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+                await session.execute_read(tx_work)
+
+        for op, inputs in samples.items():
+            results[op] = await time_interleaved({
+                "api": functools.partial(api, op),
+                "cypher": functools.partial(via_driver, op, raw=False),
+                "raw": functools.partial(via_driver, op, raw=True),
+            }, inputs, warmup)
+
+        async def health(_: Any) -> None:
+            await client.get("/healthz")
+
+        # The floor of any request: HTTP round trip through uvicorn, no auth, no Neo4j, no audit.
+        floor = (await time_interleaved({"api": health}, list(range(len(samples["lookup"]))), warmup))["api"]
+        results["http_floor"] = {"api": floor, "cypher": floor, "raw": floor}
+    return results
+
+
+def table(results: dict[str, dict[str, list[float]]]) -> list[dict[str, Any]]:
+    rows = []
+    for op, runs in results.items():
+        row: dict[str, Any] = {"operation": op, "n": len(runs["api"])}
+        for way, values in runs.items():
+            row[f"{way}_p50"] = round(statistics.median(values), 2)
+            row[f"{way}_p95"] = round(pct(values, 0.95), 2)
+        row["api_over_raw_p95"] = round(row["api_p95"] / row["raw_p95"], 2)
+        row["cypher_over_raw_p95"] = round(row["cypher_p95"] / row["raw_p95"], 2)
+        rows.append(row)
+    return rows
+
+
+def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 7, reuse: bool = False,
+        load: str = "raw", settings: Settings | None = None, log: bool = True) -> dict[str, Any]:
+    """Load (unless reused), sample, time; return the figures as a dict."""
+    settings = settings or get_settings()
+    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if log else (lambda msg: None)
+    uri, user, password = connection_params(settings)
+    database = settings.neo4j_database
+    driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
+    secret = secrets.token_urlsafe(32)
+    api_settings = settings.model_copy(update={"jwt_secret": secret})
+    env = {**os.environ, "OFAST_GRAPH_NEO4J_URI": uri, "OFAST_GRAPH_NEO4J_USER": user,
+           "OFAST_GRAPH_NEO4J_PASSWORD": password, "OFAST_GRAPH_JWT_SECRET": secret,
+           "OFAST_GRAPH_LOG_LEVEL": "WARNING"}
+    exe = os.path.join(os.path.dirname(sys.executable), "ofast-graph")
+    cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "service.cli"]
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async def _migrate() -> None:
+            async with neo4j.AsyncGraphDatabase.driver(uri, auth=(user, password),
+                                                       notifications_min_severity="OFF") as adrv:
+                await migrate(adrv, database, get_schema())
+
+        asyncio.run(_migrate())
+        proc = subprocess.Popen([*cmd, "serve", "--port", str(port)], env=env)
+        try:
+            asyncio.run(_wait_ready(base, proc))
+            counts = graph_counts(driver, database)
+            if not (reuse and counts["nodes"] >= 0.9 * nodes):
+                say(f"loading the demo scenario of {nodes} nodes ({load})…")
+                wipe(driver, database)
+                policy = policy_from_file(settings.policy_file)
+                batches = [(b.agency, valid_only(b.agency, b.batch, policy)) for b in generate(nodes, seed)]
+                if load == "api":
+                    tokens = {a: make_token(api_settings, agency=a, roles=["ingest"], unit="bench", ttl=24 * 3600)
+                              for a in ("police", "gendarmerie", "douane")}
+                    payloads = [(agency, json.dumps(body).encode()) for agency, body in batches]
+                    seconds, _ = asyncio.run(_api(base, tokens, payloads, 2))
+                else:
+                    prepared = [raw_statements(agency, body, policy) for agency, body in batches]
+                    seconds = asyncio.run(_raw(uri, (user, password), database, prepared, 2))
+                counts = graph_counts(driver, database)
+                say(f"loaded in {seconds:.0f}s: {counts}")
+            picked = sample(driver, database, samples, seed)
+            say(f"graph {counts}; sampled " + ", ".join(f"{k}: {len(v)}" for k, v in picked.items()))
+            token = make_token(api_settings, agency=VIEWER_AGENCY, roles=["investigator"], unit="bench",
+                               ttl=24 * 3600)
+            results = asyncio.run(measure(base, token, uri, (user, password), database, picked, warmup))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    finally:
+        driver.close()
+    return {"graph": counts, "viewer": VIEWER_AGENCY, "rows": table(results)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.explore", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=100_000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reuse", action="store_true", help="keep a loaded graph of about that size")
+    parser.add_argument("--load", choices=("raw", "api"), default="raw",
+                        help="load with bench.ingest's UNWIND statements (same stored graph, faster) or the API")
+    args = parser.parse_args(argv)
+    result = run(args.nodes, args.samples, args.warmup, args.seed, args.reuse, args.load)
+    print(f"graph: {result['graph']}, viewer: {result['viewer']} (ms)")
+    header = ("operation", "n", "api_p50", "api_p95", "cypher_p50", "cypher_p95", "raw_p50", "raw_p95",
+              "api_over_raw_p95", "cypher_over_raw_p95")
+    print(" | ".join(header))
+    for row in result["rows"]:
+        print(" | ".join(str(row[h]) for h in header))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

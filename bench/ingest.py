@@ -1,0 +1,417 @@
+"""Ingest throughput: the API beside the raw driver, on the same data, in the same run.
+
+    python -m bench.ingest --items 100000 [--batch 5000] [--concurrency 4] [--seed 7] [--rounds 1] [--workers 1]
+
+Generates N items of a realistic mixed scenario (networks, cases, persons with phones, bank
+accounts and vehicles shared between cells and agencies, the links between them), then:
+
+1. wipes the graph and pushes every batch through `POST /v1/ingest` of a real server
+   (`ofast-graph serve` in a subprocess, httpx client, several batches in flight);
+2. wipes again and writes the same data with the raw driver — one plain
+   `UNWIND $rows AS r MERGE ... SET x += r.props` per node label and relationship type per
+   batch, with ids, normalised values and the same stored properties prepared beforehand
+   (outside the timer), the same concurrency — so both runs end with the same graph.
+
+It prints items/s for both and the ratio (goal: API >= 0.7x raw). It uses the Neo4j the
+settings name (OFAST_GRAPH_NEO4J_URI / OFAST_GRAPH_NEO4J_PASSWORD, else the local dev server)
+and WIPES ITS DATA (schema and migrations are kept). Not a test: figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import httpx
+import neo4j
+
+from graph_schema import get_schema
+from graph_schema.migrations import migrate
+from service.auth import make_token
+from service.db import connection_params
+from service.ingest_models import build_plan
+from service.policy import Policy, policy_from_file
+from service.settings import Settings, get_settings
+
+AGENCIES = ("police", "gendarmerie", "douane")
+FIRST = ("Karim", "Sofiane", "Mehdi", "Lucas", "Yanis", "Nicolas", "Ryan", "Enzo", "Moussa", "Kevin",
+         "Ines", "Sarah", "Nadia", "Julie", "Amine", "Bilal", "Hugo", "Thomas", "Ousmane", "Ilyes")
+LAST = ("Benali", "Martin", "Bernard", "Haddad", "Diallo", "Petit", "Durand", "Mansouri", "Leroy", "Moreau",
+        "Traore", "Fontaine", "Bouzid", "Garcia", "Rossi", "Lambert", "Cherif", "Girard", "Meziane", "Roux")
+ALIASES = ("Le Chat", "Nono", "Le Gros", "Tito", "Bebe", "Le Grec", "Zizou", "Babar")
+CITIES = ("Marseille", "Lyon", "Lille", "Le Havre", "Paris 18e", "Nimes", "Grenoble", "Toulouse", "Nantes", "Creil")
+ROLES = ("head", "lieutenant", "courier", "lookout", "stash_keeper", "seller", "launderer")
+CELL_PERSONS = 40
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def _phone(rng: random.Random, pool: int) -> str:
+    # Most numbers are a suspect's own; one in ten comes from a small pool shared across cells
+    # and agencies — the overlaps deconfliction is for (each raises shared_identifier alerts).
+    n = rng.randrange(pool) if rng.random() < 0.1 else pool + rng.randrange(10**8 - pool)
+    digits = f"6{n:08d}"
+    style = rng.randrange(3)  # the same number written three ways by different systems
+    if style == 0:
+        return "0" + " ".join([digits[0]] + [digits[i:i + 2] for i in range(1, 9, 2)])
+    if style == 1:
+        return "+33" + digits
+    return "0" + digits
+
+
+def _cell(rng: random.Random, agency: str, cell: int, phone_pool: int) -> list[tuple[str, dict[str, Any]]]:
+    """One network's cell: the network, its cases and persons with their identifiers and links."""
+    items: list[tuple[str, dict[str, Any]]] = []
+    net = f"N-{cell}"
+    items.append(("e", {"type": "Network", "ref": net, "sharing": "restricted",
+                        "properties": {"name": f"Reseau {cell}", "kind": rng.choice(["retail_point", "wholesale"]),
+                                       "territory": rng.choice(CITIES)}}))
+    cases = [f"C-{cell}-{k}" for k in range(2)]
+    for ref in cases:
+        items.append(("e", {"type": "Case", "ref": ref, "properties": {
+            "reference": f"{2024 + rng.randrange(2)}/{rng.randrange(100000):05d}", "title": f"Affaire {ref}",
+            "opened_at": f"2024-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}", "status": "open"}}))
+    previous_phone: str | None = None
+    for k in range(CELL_PERSONS):
+        ref = f"P-{cell}-{k}"
+        props: dict[str, Any] = {"first_name": rng.choice(FIRST), "last_name": rng.choice(LAST),
+                                 "birth_date": f"{rng.randrange(1970, 2005)}-{rng.randrange(1, 13):02d}-"
+                                               f"{rng.randrange(1, 29):02d}"}
+        if rng.random() < 0.3:
+            props["aliases"] = [rng.choice(ALIASES)]
+        sharing = "open" if rng.random() < 0.1 else "restricted"
+        items.append(("e", {"type": "Person", "ref": ref, "sharing": sharing, "properties": props}))
+        phone = _phone(rng, phone_pool)
+        items.append(("e", {"type": "Phone", "ref": phone}))
+        items.append(("l", {"type": "USES", "from": {"type": "Person", "ref": ref},
+                            "to": {"type": "Phone", "ref": phone}, "properties": {"since": "2024-01-01"}}))
+        items.append(("l", {"type": "MEMBER_OF", "from": {"type": "Person", "ref": ref},
+                            "to": {"type": "Network", "ref": net}, "properties": {"role": rng.choice(ROLES)}}))
+        items.append(("l", {"type": "INVOLVED_IN", "from": {"type": "Person", "ref": ref},
+                            "to": {"type": "Case", "ref": rng.choice(cases)}, "properties": {"role": "suspect"}}))
+        if previous_phone is not None and rng.random() < 0.5:
+            items.append(("l", {"type": "CALLED", "from": {"type": "Phone", "ref": phone},
+                                "to": {"type": "Phone", "ref": previous_phone},
+                                "ref": f"{agency}-{ref}", "properties": {"count": rng.randrange(1, 200)}}))
+        if rng.random() < 0.3:
+            iban = f"FR76{rng.randrange(10**22):023d}"
+            items.append(("e", {"type": "BankAccount", "ref": iban}))
+            items.append(("l", {"type": "HOLDS", "from": {"type": "Person", "ref": ref},
+                                "to": {"type": "BankAccount", "ref": iban}}))
+        if rng.random() < 0.2:
+            plate = f"{rng.choice('ABCDEFGH')}{rng.choice('ABCDEFGH')}-{rng.randrange(1000):03d}-" \
+                    f"{rng.choice('KLMNPRST')}{rng.choice('KLMNPRST')}"
+            items.append(("e", {"type": "Vehicle", "ref": plate, "properties": {"kind": "car"}}))
+            items.append(("l", {"type": "USES", "from": {"type": "Person", "ref": ref},
+                                "to": {"type": "Vehicle", "ref": plate}}))
+        previous_phone = phone
+    return items
+
+
+def generate(items: int, batch: int = 5000, seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
+    """Batches of about `batch` items, `items` in all, as (agency, ingest body). Each batch holds
+    whole cells (links only reach entities of their own batch) and belongs to one agency, in
+    turn; a tenth of the phones come from a shared pool, so agencies and cells overlap."""
+    rng = random.Random(seed)
+    phone_pool = max(10, items // 100)
+    out: list[tuple[str, dict[str, Any]]] = []
+    total, cell = 0, 0
+    while total < items:
+        agency = AGENCIES[len(out) % len(AGENCIES)]
+        body: dict[str, Any] = {"entities": [], "links": []}
+        size = 0
+        while size < batch and total + size < items:
+            cell_items = _cell(rng, agency, cell, phone_pool)[: min(batch - size, items - total - size)]
+            cell += 1
+            for kind, item in cell_items:
+                body["entities" if kind == "e" else "links"].append(item)
+            size += len(cell_items)
+        out.append((agency, body))
+        total += size
+    return out
+
+
+def _drop_dangling(body: dict[str, Any]) -> None:
+    """A truncated last cell may leave links to entities cut off: drop those links."""
+    refs = {(e["type"], e["ref"]) for e in body["entities"]}
+    schema = get_schema()
+    body["links"] = [
+        link for link in body["links"]
+        if all(schema.node(end["type"]).is_identifier or (end["type"], end["ref"]) in refs
+               for end in (link["from"], link["to"]))
+    ]
+
+
+# --- raw baseline ----------------------------------------------------------------------------
+
+
+def raw_statements(agency: str, body: dict[str, Any], policy: Policy) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The same batch as plain UNWIND MERGE statements, one per label / relationship type, writing
+    the same properties the API stores (provenance, hashes, search text), so both runs end with
+    the same graph. Ids, normalised values and hashes are computed here, before the timer."""
+    plan = build_plan(body, get_schema(), policy, agency)
+    if plan.errors:
+        raise ValueError(f"generated batch is invalid: {plan.errors[:3]}")
+    now = dt.datetime.now(dt.UTC).isoformat()
+    batch_id = str(uuid.uuid4())
+    schema = get_schema()
+    nodes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in [*plan.entities, *plan.extra_identifiers.values()]:
+        if row.identifier:
+            props = {"type": row.type, "value": row.ref, "search_text": row.ref, "created_at": now,
+                     "updated_at": now, **row.props}
+        else:
+            props = {"type": row.type, "ref": row.ref, "owner_agency": agency, "owner_unit": "bench",
+                     "sharing": row.sharing, "source_system": "bench", "created_at": now, "updated_at": now,
+                     "version": 1, "batch_id": batch_id, "content_hash": row.hash, "search_text": row.search,
+                     **row.props}
+        nodes[row.type].append({"id": row.id, "props": props})
+    rels: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for link in plan.links:
+        props = {"owner_agency": agency, "owner_unit": "bench", "sharing": link.sharing, "source_system": "bench",
+                 "created_at": now, "updated_at": now, "version": 1, "batch_id": batch_id,
+                 "content_hash": link.hash, **link.props}
+        rels[link.type].append({"src": link.src, "dst": link.dst, "id": link.id, "props": props})
+    statements = []
+    for type_name, rows in nodes.items():
+        kind = "Identifier" if schema.node(type_name).is_identifier else "Entity"
+        statements.append((f"UNWIND $rows AS r MERGE (n:Node {{id: r.id}}) "
+                           f"SET n:{kind}:{type_name}, n += r.props", rows))
+    for rel_type, rows in rels.items():
+        statements.append((f"UNWIND $rows AS r MATCH (a:Node {{id: r.src}}) MATCH (b:Node {{id: r.dst}}) "
+                           f"MERGE (a)-[l:{rel_type} {{id: r.id}}]->(b) SET l += r.props", rows))
+    return statements
+
+
+async def _raw(uri: str, auth: tuple[str, str], database: str,
+               prepared: list[list[tuple[str, list[dict[str, Any]]]]], concurrency: int) -> float:
+    driver = neo4j.AsyncGraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF")
+    queue: asyncio.Queue[list[tuple[str, list[dict[str, Any]]]]] = asyncio.Queue()
+    for statements in prepared:
+        queue.put_nowait(statements)
+
+    async def worker() -> None:
+        while not queue.empty():
+            statements = queue.get_nowait()
+
+            async def work(tx: neo4j.AsyncManagedTransaction,
+                           statements: list[tuple[str, list[dict[str, Any]]]] = statements) -> None:
+                for query, rows in statements:
+                    await (await tx.run(query, rows=rows)).consume()
+
+            for attempt in range(20):
+                try:
+                    async with driver.session(database=database) as session:
+                        await session.execute_write(work)
+                    break
+                except neo4j.exceptions.TransientError:
+                    # Concurrent plain UNWINDs deadlock now and then beyond the driver's own
+                    # retries: resend, as the API's client does on a 503.
+                    await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+            else:
+                raise RuntimeError("raw batch kept deadlocking")
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started
+    finally:
+        await driver.close()
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=base, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the API server exited with code {proc.returncode}")
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+    raise RuntimeError("the API server did not become ready")
+
+
+async def _api(base: str, tokens: dict[str, str], payloads: list[tuple[str, bytes]], concurrency: int
+               ) -> tuple[float, int]:
+    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    for p in payloads:
+        queue.put_nowait(p)
+    retries = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal retries
+        while not queue.empty():
+            agency, payload = queue.get_nowait()
+            for attempt in range(20):
+                r = await client.post("/v1/ingest", content=payload, headers={
+                    "Authorization": f"Bearer {tokens[agency]}", "Content-Type": "application/json",
+                    "X-Source-System": "bench"})
+                if r.status_code == 200:
+                    break
+                if r.status_code != 503:
+                    raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:500]}")
+                retries += 1  # a deadlock or a busy server: safe to resend, ingest is idempotent
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+            else:
+                raise RuntimeError("ingest kept failing with 503")
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, timeout=600.0, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return time.perf_counter() - started, retries
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+def wipe(driver: neo4j.Driver, database: str) -> None:
+    with driver.session(database=database) as session:
+        session.run("MATCH (n) WHERE NOT n:SchemaMigration "
+                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    driver.execute_query("MERGE (h:AuditHead {id: 'head'}) SET h.seq = 0, h.hash = ''", database_=database)
+
+
+def graph_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
+    nodes = driver.execute_query("MATCH (n:Node) RETURN count(n) AS n", database_=database).records[0]["n"]
+    rels = driver.execute_query("MATCH (:Node)-[r]->(:Node) RETURN count(r) AS n", database_=database).records[0]["n"]
+    return {"nodes": int(nodes), "relationships": int(rels)}
+
+
+def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, rounds: int = 1,
+        workers: int = 1, settings: Settings | None = None, log: bool = True) -> dict[str, Any]:
+    """Run both sides on the same generated data, `rounds` times alternately (API, raw, API,
+    raw…: on a shared machine the best of several rounds is the least noisy figure); return the
+    figures as a dict (best-of rates, the ratio of those, and every round's seconds)."""
+    settings = settings or get_settings()
+    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if log else (lambda msg: None)
+    uri, user, password = connection_params(settings)
+    batches = generate(items, batch, seed)
+    for _, body in batches:
+        _drop_dangling(body)
+    total = sum(len(b["entities"]) + len(b["links"]) for _, b in batches)
+    say(f"{total} items in {len(batches)} batches of <= {batch}, concurrency {concurrency}, Neo4j {uri}")
+    policy = policy_from_file(settings.policy_file)
+    payloads = [(agency, json.dumps(body).encode()) for agency, body in batches]
+    prepared = [raw_statements(agency, body, policy) for agency, body in batches]
+    secret = secrets.token_urlsafe(32)
+    api_settings = settings.model_copy(update={"jwt_secret": secret})
+    tokens = {a: make_token(api_settings, agency=a, roles=["ingest"], unit="bench", ttl=24 * 3600)
+              for a in AGENCIES}
+    api_runs: list[float] = []
+    raw_runs: list[float] = []
+    retries = 0
+    api_graph: dict[str, int] = {}
+    raw_graph: dict[str, int] = {}
+
+    driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
+    adrv = neo4j.AsyncGraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
+
+    async def _migrate() -> None:
+        try:
+            await migrate(adrv, settings.neo4j_database, get_schema())
+        finally:
+            await adrv.close()
+
+    asyncio.run(_migrate())
+    port = _free_port()
+    env = {**os.environ, "OFAST_GRAPH_NEO4J_URI": uri, "OFAST_GRAPH_NEO4J_USER": user,
+           "OFAST_GRAPH_NEO4J_PASSWORD": password, "OFAST_GRAPH_JWT_SECRET": secret,
+           "OFAST_GRAPH_LOG_LEVEL": "WARNING", "OFAST_GRAPH_MAX_BATCH_ITEMS": str(max(batch, 10_000))}
+    exe = os.path.join(os.path.dirname(sys.executable), "ofast-graph")
+    cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "service.cli"]
+    proc = subprocess.Popen([*cmd, "serve", "--port", str(port), "--workers", str(workers)], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(_wait_ready(base, proc))
+        # Warm-up on other data (imports, identifier metadata, query plans in Neo4j), so that
+        # neither side's first round pays one-off costs.
+        warm = generate(min(2000, batch) * max(workers, 2), min(2000, batch), seed + 1)
+        for _, body in warm:
+            _drop_dangling(body)
+        wipe(driver, settings.neo4j_database)
+        asyncio.run(_api(base, tokens, [(a, json.dumps(b).encode()) for a, b in warm], concurrency))
+        wipe(driver, settings.neo4j_database)
+        asyncio.run(_raw(uri, (user, password), settings.neo4j_database,
+                         [raw_statements(a, b, policy) for a, b in warm], concurrency))
+        for round_ in range(1, rounds + 1):
+            # 1. Through the API.
+            wipe(driver, settings.neo4j_database)
+            say(f"round {round_}: API…")
+            seconds, retried = asyncio.run(_api(base, tokens, payloads, concurrency))
+            api_runs.append(seconds)
+            retries += retried
+            api_graph = graph_counts(driver, settings.neo4j_database)
+            say(f"  API: {seconds:.1f}s, {total / seconds:.0f} items/s, {retried} retried batches, {api_graph}")
+            # 2. Raw driver, same data (rows prepared outside the timer).
+            wipe(driver, settings.neo4j_database)
+            say(f"round {round_}: raw…")
+            seconds = asyncio.run(_raw(uri, (user, password), settings.neo4j_database, prepared, concurrency))
+            raw_runs.append(seconds)
+            raw_graph = graph_counts(driver, settings.neo4j_database)
+            say(f"  raw: {seconds:.1f}s, {total / seconds:.0f} items/s, {raw_graph}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        driver.close()
+
+    api_seconds, raw_seconds = min(api_runs), min(raw_runs)
+    api_rate, raw_rate = total / api_seconds, total / raw_seconds
+    return {
+        "items": total, "batches": len(batches), "batch_size": batch, "concurrency": concurrency, "workers": workers,
+        "rounds": rounds, "api_seconds": round(api_seconds, 2), "api_items_per_s": round(api_rate),
+        "raw_seconds": round(raw_seconds, 2), "raw_items_per_s": round(raw_rate),
+        "ratio": round(api_rate / raw_rate, 3), "api_retried_batches": retries,
+        "api_runs_s": [round(x, 2) for x in api_runs], "raw_runs_s": [round(x, 2) for x in raw_runs],
+        "api_graph": api_graph, "raw_graph": raw_graph, "same_graph": api_graph == raw_graph,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.getLogger("neo4j").setLevel(logging.ERROR)  # deadlock retries are expected, not news
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=1, help="alternate API and raw runs; report the best of each")
+    parser.add_argument("--workers", type=int, default=1, help="API worker processes (uvicorn --workers)")
+    args = parser.parse_args(argv)
+    result = run(args.items, args.batch, args.concurrency, args.seed, args.rounds, args.workers)
+    print(f"API  {result['api_items_per_s']:>8} items/s  ({result['api_seconds']} s)")
+    print(f"raw  {result['raw_items_per_s']:>8} items/s  ({result['raw_seconds']} s)")
+    print(f"ratio API/raw: {result['ratio']:.2f}  (goal >= 0.70)")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

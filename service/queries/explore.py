@@ -1,0 +1,144 @@
+"""Cypher behind GET /v1/entities/{id}/neighbourhood and GET /v1/paths.
+
+Visibility is applied inside every statement with the fragments of `service.visibility`
+(parameter `$viewer`): a traversal only steps over relationships the caller may know exist
+(`rel_known`) onto nodes the caller may know exist (`node_known`). Confidential items of other
+agencies therefore neither appear nor connect anything. Stubs (restricted items of others) are
+known to exist, so traversal continues through them; only their values stay hidden
+(`node_view` / `rel_view` return stub maps for them).
+
+Relationship types are spliced in only from `graph_schema` (the whitelist). Two integers shape
+the statements and are spliced too, because Cypher accepts no parameter there: a path
+quantifier's upper bound (`paths`, 1..8) and the number of breadth-first levels
+(`neighbourhood`, 1..3); both are forced to `int` and range-checked here. Every value is a
+parameter.
+
+Each endpoint is one statement (one round trip): under load, round trips cost more than the
+traversal itself. The `raw_*` variants are the same statements without any visibility
+predicate — the baseline of bench/explore.py.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from graph_schema import get_schema
+from service.visibility import node_known, node_view, rel_known, rel_view
+
+
+def rel_types(types: tuple[str, ...] | None) -> str:
+    """`A|B|C` from the whitelist; all schema relationship types when `types` is empty."""
+    return get_schema().relationship_pattern(list(types) if types else None)
+
+
+def _neighbourhood(depth: int, types: tuple[str, ...] | None, raw: bool) -> str:
+    d = int(depth)
+    if not 1 <= d <= 3:
+        raise ValueError("depth must be in 1..3")
+    rels = rel_types(types)
+    known_r = "true" if raw else rel_known("r")
+    known_b = "true" if raw else node_known("b")
+    parts = ["MATCH (s:Node {id: $id})" + ("" if raw else f" WHERE {node_known('s')}"),
+             "WITH [s] AS l0, false AS truncated"]
+    carried = ["l0"]
+    for k in range(1, d + 1):
+        seen = " + ".join(f"l{i}" for i in range(k))
+        outer = ", ".join(carried)
+        parts.append(f"""CALL ({outer}) {{
+  WITH {seen} AS seen, l{k - 1} AS frontier
+  UNWIND frontier AS a
+  MATCH (a)-[r:{rels}]-(b:Node)
+  WHERE NOT b IN seen AND {known_r} AND {known_b}
+  WITH DISTINCT b LIMIT $limit
+  RETURN collect(b) AS found
+}}
+WITH {outer}, found[..($limit - size({seen}))] AS l{k},
+     truncated OR size(found) > $limit - size({seen}) AS truncated""")
+        carried.append(f"l{k}")
+    every = " + ".join(carried)
+    inner = " + ".join(carried[:-1])
+    view_r = ("{props: properties(r), type: type(r), source: startNode(r).id, target: endNode(r).id}"
+              if raw else rel_view("r"))
+    view_x = "properties(x)" if raw else node_view("x")
+    parts.append(f"""WITH {every} AS every, {inner} AS inner, truncated
+CALL (every, inner) {{
+  UNWIND inner AS a
+  MATCH (a)-[r:{rels}]-(b:Node)
+  WHERE b IN every AND {known_r} AND {known_b} AND (startNode(r) = a OR NOT b IN inner)
+  WITH r LIMIT $edge_cap
+  RETURN collect({view_r}) AS edges
+}}
+RETURN [x IN every | {view_x}] AS nodes, edges, truncated""")
+    return "\n".join(parts) + "\n"
+
+
+@lru_cache
+def neighbourhood(depth: int, types: tuple[str, ...] | None) -> str:
+    """The nodes within `depth` hops of `$id` and the links between them, in one statement.
+
+    Breadth-first, one `CALL` per level: level k expands from the nodes of level k-1 onto
+    nodes not yet seen, over relationships the caller may know exist onto nodes it may know
+    exist (stubs included: their existence is known, so traversal continues through them).
+    `DISTINCT ... LIMIT $limit` streams, so a hub with thousands of neighbours costs at most
+    `$limit` rows per level; each level keeps what still fits under `$limit` nodes and flags
+    `truncated` when it found more. Edges are those leaving a node inside the radius (edges
+    between two nodes of the outermost level would take depth+1 hops), each counted once,
+    at most `$edge_cap`. Empty when the start node is unknown to the caller (→ 404).
+    `depth` is spliced as an int in 1..3: it shapes the statement (one CALL per level).
+    """
+    return _neighbourhood(depth, types, raw=False)
+
+
+@lru_cache
+def paths(max_hops: int, types: tuple[str, ...] | None) -> str:
+    """All shortest paths of at most `max_hops` hops that only cross what the caller may know.
+
+    One round trip: whether each end is known to the caller (else the router answers 404) and
+    the paths. The predicates are inline in the quantified path pattern, so Neo4j's
+    shortest-path search (bidirectional BFS, `StatefulShortestPath`) prunes invisible
+    relationships and nodes while it expands instead of filtering whole paths afterwards.
+    `max_hops` is spliced because a quantifier takes no parameter: it is forced to an `int`
+    in 1..8 here, whatever the caller passed.
+    """
+    hops = int(max_hops)
+    if not 1 <= hops <= 8:
+        raise ValueError("max_hops must be in 1..8")
+    return f"""
+OPTIONAL MATCH (a:Node {{id: $source}}) WHERE {node_known('a')}
+OPTIONAL MATCH (b:Node {{id: $target}}) WHERE {node_known('b')}
+CALL (a, b) {{
+  WITH a, b WHERE a IS NOT NULL AND b IS NOT NULL
+  MATCH p = ALL SHORTEST (a)(()-[r:{rel_types(types)} WHERE {rel_known('r')}]-
+                             (n:Node WHERE {node_known('n')})){{1,{hops}}}(b)
+  WITH p LIMIT $limit
+  RETURN collect({{nodes: [x IN nodes(p) | {node_view('x')}],
+                   edges: [e IN relationships(p) | {rel_view('e')}]}}) AS paths
+}}
+RETURN a IS NOT NULL AS source_known, b IS NOT NULL AS target_known, paths
+"""
+
+
+# The same traversals without any visibility predicate: the baseline of bench/explore.py.
+@lru_cache
+def raw_neighbourhood(depth: int, types: tuple[str, ...] | None) -> str:
+    return _neighbourhood(depth, types, raw=True)
+
+
+@lru_cache
+def raw_paths(max_hops: int, types: tuple[str, ...] | None) -> str:
+    hops = int(max_hops)
+    if not 1 <= hops <= 8:
+        raise ValueError("max_hops must be in 1..8")
+    return f"""
+OPTIONAL MATCH (a:Node {{id: $source}})
+OPTIONAL MATCH (b:Node {{id: $target}})
+CALL (a, b) {{
+  WITH a, b WHERE a IS NOT NULL AND b IS NOT NULL
+  MATCH p = ALL SHORTEST (a)(()-[r:{rel_types(types)}]-(n:Node)){{1,{hops}}}(b)
+  WITH p LIMIT $limit
+  RETURN collect({{nodes: [x IN nodes(p) | properties(x)],
+                   edges: [e IN relationships(p) | {{props: properties(e), type: type(e),
+                                                     source: startNode(e).id, target: endNode(e).id}}]}}) AS paths
+}}
+RETURN a IS NOT NULL AS source_known, b IS NOT NULL AS target_known, paths
+"""

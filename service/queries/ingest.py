@@ -1,0 +1,121 @@
+"""Cypher behind POST /v1/ingest.
+
+Labels, relationship types and property names are spliced in only from `graph_schema` (the
+whitelist); every value is a parameter. One statement per type group, each an `UNWIND` over
+the group's rows with `MERGE` on the indexed `id`: no per-row round trips.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from graph_schema import get_schema
+
+# The nodes a batch names without writing them: ids given by the caller (another agency's
+# entity is refused) and owned link ends not in the batch (they must be the caller's, stored).
+PROBE_NODES = """
+UNWIND $ids AS id
+MATCH (n:Node {id: id})
+RETURN n.id AS id, n:Identifier AS identifier, n.owner_agency AS owner
+"""
+
+
+# The upserts return one record: the ids they created and those they updated; rows not listed
+# were unchanged. Rows carry `p`, the full map of what changes (every declared property, null
+# when absent — `SET += null` removes it — and sharing, search text, content hash), so the
+# properties are replaced as a whole while what other features store on the node (grantees…)
+# stays. A new item is written whole by ON CREATE (the common case costs one SET); a stored one
+# is rewritten only when its content hash differs, so a concurrent identical write is a no-op,
+# not a second version. `batch_id = $batch` right after the MERGE means "created just now".
+_STATUSES = """
+RETURN collect(CASE WHEN created THEN r.id END) AS created, collect(CASE WHEN changed THEN r.id END) AS updated
+"""
+
+
+@lru_cache
+def upsert_entities(type_name: str) -> str:
+    """Create or update owned entities of one type."""
+    get_schema().node(type_name)  # whitelist check
+    return f"""
+UNWIND $rows AS r
+MERGE (n:Node {{id: r.id}})
+ON CREATE SET n:Entity:{type_name}, n += r.p, n.type = '{type_name}', n.ref = r.ref, n.owner_agency = $agency,
+              n.owner_unit = $unit, n.created_at = $now, n.updated_at = $now, n.version = 1,
+              n.source_system = $source, n.batch_id = $batch
+WITH n, r, n.batch_id = $batch AS created
+WITH n, r, created, NOT created AND coalesce(n.content_hash, '') <> r.p.content_hash AS changed
+WHERE created OR changed
+FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
+  SET n += r.p, n.version = coalesce(n.version, 0) + 1, n.source_system = $source, n.updated_at = $now,
+      n.batch_id = $batch)
+{_STATUSES}"""
+
+
+@lru_cache
+def upsert_identifiers(type_name: str) -> str:
+    """Merge identifiers of one type on their id; given properties are added, never removed
+    (an identifier is shared: one agency's push does not erase what another said of it)."""
+    get_schema().node(type_name)  # whitelist check
+    return f"""
+UNWIND $rows AS r
+MERGE (n:Node {{id: r.id}})
+ON CREATE SET n:Identifier:{type_name}, n += r.p, n.type = '{type_name}', n.value = r.value,
+              n.search_text = r.value, n.created_at = $now, n.updated_at = $now, n.batch_id = $batch
+WITH n, r, n.batch_id = $batch AS created
+WITH n, r, created, NOT created AND any(k IN keys(r.p) WHERE n[k] IS NULL OR n[k] <> r.p[k]) AS changed
+WHERE created OR changed
+FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END | SET n += r.p, n.updated_at = $now, n.batch_id = $batch)
+{_STATUSES}"""
+
+
+@lru_cache
+def upsert_links(rel_type: str) -> str:
+    """Create or update links of one type between ends matched by their indexed id."""
+    get_schema().relationship(rel_type)  # whitelist check
+    return f"""
+UNWIND $rows AS r
+MATCH (a:Node {{id: r.src}})
+MATCH (b:Node {{id: r.dst}})
+MERGE (a)-[l:{rel_type} {{id: r.id}}]->(b)
+ON CREATE SET l += r.p, l.owner_agency = $agency, l.owner_unit = $unit, l.created_at = $now, l.updated_at = $now,
+              l.version = 1, l.source_system = $source, l.batch_id = $batch
+WITH l, r, l.batch_id = $batch AS created
+WITH l, r, created, NOT created AND coalesce(l.content_hash, '') <> r.p.content_hash AS changed
+WHERE created OR changed
+FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
+  SET l += r.p, l.version = coalesce(l.version, 0) + 1, l.source_system = $source, l.updated_at = $now,
+      l.batch_id = $batch)
+{_STATUSES}"""
+
+
+# Shared-identifier alerts (deconfliction). `$pairs` are the (own entity, identifier) pairs this
+# batch linked to identifiers it did not create. For each, the other agencies' entities linked to
+# the identifier are found, with whether each side may know the other's data exists: a side is
+# alerted only about data it may know of (another agency's confidential item without a grant
+# raises nothing for it). The router then keeps one alert per (recipient, counterpart, identifier).
+FIND_SHARED_IDENTIFIERS = """
+UNWIND $pairs AS p
+MATCH (i:Node {id: p.identifier})
+WHERE COUNT { (i)--() } > 1
+MATCH (i)-[theirs]-(o:Entity)
+WHERE o.owner_agency <> $agency
+MATCH (e:Node {id: p.entity})-[mine]-(i)
+RETURN i.id AS identifier, e.id AS entity, o.id AS their_entity, o.owner_agency AS other,
+       ($central OR (o.sharing <> 'confidential' AND theirs.sharing <> 'confidential')
+        OR ($agency IN coalesce(o.grantees, []) AND $agency IN coalesce(theirs.grantees, [])))
+         AS we_may_know,
+       (o.owner_agency = $central_agency
+        OR (e.sharing <> 'confidential' AND mine.sharing <> 'confidential')
+        OR (o.owner_agency IN coalesce(e.grantees, []) AND o.owner_agency IN coalesce(mine.grantees, [])))
+         AS they_may_know
+"""
+
+# `pair_key` is unique (migration 5): a re-push, a retry or a concurrent batch never alerts twice.
+MERGE_ALERTS = """
+UNWIND $alerts AS a
+MERGE (x:Alert {pair_key: a.pair_key})
+ON CREATE SET x.id = randomUUID(), x.kind = 'shared_identifier', x.agency = a.agency, x.created_at = $now,
+              x.entity_id = a.entity_id, x.identifier_id = a.identifier_id,
+              x.counterpart_agency = a.counterpart_agency, x.counterpart_contact = a.counterpart_contact,
+              x.acknowledged = false
+"""

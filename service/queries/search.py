@@ -1,0 +1,56 @@
+"""Cypher behind GET /v1/search and GET /v1/lookup.
+
+Search reads the full-text index `node_search` (analyzer `standard-folding`: accent- and
+case-insensitive) and keeps only entities the caller sees in full — `node_full` is in the WHERE
+of the page and of the total alike, so neither a stub nor a confidential item of another agency
+is counted or returned. Identifiers are not searchable: whether anyone holds data on one is
+learnt through the lookup (hit / no-hit), which only reveals holders the caller may know of.
+
+The lookup finds the identifier by its id (UUID5 of type and normalised value, unique
+constraint) and lists the agencies holding data on it: owners of the relationships attached to
+it and of the entities at their other end, counting only relationships and nodes the caller may
+know exist. Restricted holders are named (that is the point of deconfliction); another agency's
+confidential link or entity is not.
+"""
+
+from __future__ import annotations
+
+from graph_schema.migrations import FULLTEXT_INDEX
+from service.visibility import node_full, node_known, rel_known
+
+# One pass over the index: the hits the caller sees in full, ranked, counted and paged at once
+# (running the fuzzy Lucene query a second time for the total would cost more than sorting the
+# hits). Every collected node passed `node_full`, so its properties are what the caller may see.
+SEARCH = f"""
+CALL db.index.fulltext.queryNodes('{FULLTEXT_INDEX}', $lucene) YIELD node, score
+WHERE node:Entity AND node.type IN $types AND {node_full('node')}
+WITH node, score ORDER BY score DESC, node.id
+WITH collect({{n: node, s: score}}) AS hits
+RETURN size(hits) AS total, [h IN hits[$offset..($offset + $limit)] | {{node: properties(h.n), score: h.s}}] AS page
+"""
+
+LOOKUP = f"""
+OPTIONAL MATCH (i:Node {{id: $id}})
+WHERE i:Identifier
+OPTIONAL MATCH (i)-[r]-(o:Node)
+WHERE {rel_known('r')} AND {node_known('o')}
+WITH i, collect(DISTINCT r.owner_agency) + collect(DISTINCT o.owner_agency) AS owners
+RETURN i.id AS id, [a IN owners WHERE a IS NOT NULL] AS owners
+"""
+
+# The same without the visibility predicates: the baseline of bench/explore.py.
+RAW_SEARCH = f"""
+CALL db.index.fulltext.queryNodes('{FULLTEXT_INDEX}', $lucene) YIELD node, score
+WHERE node:Entity AND node.type IN $types
+WITH node, score ORDER BY score DESC, node.id
+WITH collect({{n: node, s: score}}) AS hits
+RETURN size(hits) AS total, [h IN hits[$offset..($offset + $limit)] | {{node: properties(h.n), score: h.s}}] AS page
+"""
+
+RAW_LOOKUP = """
+OPTIONAL MATCH (i:Node {id: $id})
+WHERE i:Identifier
+OPTIONAL MATCH (i)-[r]-(o:Node)
+WITH i, collect(DISTINCT r.owner_agency) + collect(DISTINCT o.owner_agency) AS owners
+RETURN i.id AS id, [a IN owners WHERE a IS NOT NULL] AS owners
+"""

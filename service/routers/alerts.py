@@ -1,0 +1,93 @@
+"""/v1/alerts: deconfliction alerts of the caller's agency ("hit / no-hit" made proactive).
+
+`shared_identifier`: an ingest linked one of the agency's entities to an identifier another
+agency's data also uses. `objective_overlap`: another agency declared an objective on the same
+entity, or on one linked through a shared identifier. An alert names the recipient's own entity,
+the other agency and whom to call there — never the other side's data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from neo4j import AsyncManagedTransaction
+from pydantic import BaseModel
+
+from service.auth import Principal, require
+from service.db import Database
+from service.deps import get_db
+from service.errors import not_found
+from service.queries import alerts as q
+
+router = APIRouter(prefix="/v1", tags=["alerts"])
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid bearer token"},
+    403: {"description": "The caller's roles do not give the `read` permission"},
+}
+
+
+class AlertOut(BaseModel):
+    id: str
+    kind: str
+    created_at: str
+    entity_id: str | None
+    counterpart_agency: str
+    counterpart_contact: str
+    acknowledged: bool
+
+
+class AlertList(BaseModel):
+    items: list[AlertOut]
+    total: int
+
+
+def _out(row: dict[str, Any]) -> AlertOut:
+    return AlertOut(id=row["id"], kind=row["kind"], created_at=row["created_at"], entity_id=row.get("entity_id"),
+                    counterpart_agency=row["counterpart_agency"],
+                    counterpart_contact=row.get("counterpart_contact") or "",
+                    acknowledged=bool(row.get("acknowledged")))
+
+
+@router.get("/alerts", response_model=AlertList, responses=AUTH_ERRORS)
+async def list_alerts(
+    request: Request,
+    acknowledged: bool | None = Query(None, description="Only acknowledged (true) or pending (false) alerts"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    principal: Principal = Depends(require("read")),
+    db: Database = Depends(get_db),
+) -> AlertList:
+    """The alerts of the caller's agency, newest first."""
+    params = {"agency": principal.agency, "acknowledged": acknowledged, "limit": limit, "offset": offset}
+
+    async def work(tx: AsyncManagedTransaction) -> tuple[int, list[dict[str, Any]]]:
+        total = await (await tx.run(q.COUNT, params)).single()
+        rows = [r["alert"] async for r in await tx.run(q.LIST, params)]
+        return (total["total"] if total else 0), rows
+
+    total, rows = await db.read(work)
+    items = [_out(r) for r in rows]
+    await request.app.state.audit.record(principal, "alerts.list", target_ids=[a.id for a in items],
+                                         result_count=len(items))
+    return AlertList(items=items, total=total)
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=AlertOut, responses={
+    **AUTH_ERRORS, 404: {"description": "No alert with this id for the caller's agency"}})
+async def acknowledge_alert(
+    request: Request,
+    alert_id: str = Path(max_length=200),
+    principal: Principal = Depends(require("read")),
+    db: Database = Depends(get_db),
+) -> AlertOut:
+    """Mark one of the caller's agency's alerts as acknowledged (idempotent). Another agency's
+    alert does not exist for the caller: 404."""
+    rows = await db.write_records(q.ACK, id=alert_id, agency=principal.agency, sub=principal.sub,
+                                  now=dt.datetime.now(dt.UTC).isoformat())
+    await request.app.state.audit.record(principal, "alerts.ack", target_ids=[alert_id], result_count=len(rows))
+    if not rows:
+        raise not_found("alert", alert_id)
+    return _out(rows[0]["alert"])

@@ -1,0 +1,165 @@
+"""Hostile input: whatever arrives, the answer is a clear 4xx (never a 5xx) and nothing is written."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import neo4j
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+
+from tests.conftest import TEST_JWT_SECRET, cypher, wipe
+from tests.live import LiveService
+from tests.neo4j_server import Neo4jServer
+
+Headers = Callable[..., dict[str, str]]
+
+
+def node_count(drv: neo4j.Driver) -> int:
+    return int(cypher(drv, "MATCH (n:Node) RETURN count(n) AS c")[0]["c"])
+
+
+def assert_clear_4xx(r: httpx.Response, *statuses: int) -> dict[str, Any]:
+    assert r.status_code in statuses, f"{r.status_code}: {r.text[:300]}"
+    body: dict[str, Any] = r.json()
+    assert body["error"]["code"] and body["error"]["message"]
+    return body
+
+
+def test_oversized_body(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+    limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
+    payload = b'{"entities": [], "pad": "' + b"x" * (limit + 10) + b'"}'
+    r = client.post("/v1/ingest", content=payload,
+                    headers={**auth("police", "ingest"), "Content-Type": "application/json"})
+    body = assert_clear_4xx(r, 413)
+    assert str(limit) in str(body["error"]["message"])
+    assert node_count(graph) == 0
+
+
+def test_too_many_items(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+    limit = client.app.state.settings.max_batch_items  # type: ignore[attr-defined]
+    entities = [{"type": "Phone", "ref": f"+336{i:08d}"} for i in range(limit + 1)]
+    r = client.post("/v1/ingest", json={"entities": entities, "links": []}, headers=auth("police", "ingest"))
+    body = assert_clear_4xx(r, 413)
+    assert str(limit) in str(body["error"]["message"])
+    assert node_count(graph) == 0
+
+
+def test_deeply_nested_json(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+    depth = 100_000
+    nested = "[" * depth + "]" * depth
+    payload = '{"entities": [{"type": "Person", "ref": "P", "properties": {"aliases": ' + nested + "}}]}"
+    r = client.post("/v1/ingest", content=payload.encode(),
+                    headers={**auth("police", "ingest"), "Content-Type": "application/json"})
+    assert_clear_4xx(r, 400, 422)
+    assert node_count(graph) == 0
+
+
+def test_megabyte_string(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+    big = "é" * 1_000_000
+    r = client.post("/v1/ingest", json={"entities": [
+        {"type": "Person", "ref": "P-1", "properties": {"last_name": big}}]}, headers=auth("police", "ingest"))
+    assert_clear_4xx(r, 422)
+    r = client.post("/v1/ingest", json={"entities": [{"type": "Person", "ref": big}]},
+                    headers=auth("police", "ingest"))
+    assert_clear_4xx(r, 422)
+    assert node_count(graph) == 0
+
+
+def test_invalid_utf8(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+    payload = b'{"entities": [{"type": "Person", "ref": "\xff\xfe\xfd"}]}'
+    r = client.post("/v1/ingest", content=payload,
+                    headers={**auth("police", "ingest"), "Content-Type": "application/json"})
+    assert_clear_4xx(r, 400, 422)
+    assert node_count(graph) == 0
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x",
+                                          "application/x-www-form-urlencoded"])
+def test_wrong_content_type(client: TestClient, auth: Headers, graph: neo4j.Driver, content_type: str) -> None:
+    payload = json.dumps({"entities": [{"type": "Phone", "ref": "0612345678"}]}).encode()
+    r = client.post("/v1/ingest", content=payload,
+                    headers={**auth("police", "ingest"), "Content-Type": content_type})
+    assert_clear_4xx(r, 400, 415, 422)
+    assert node_count(graph) == 0
+
+
+def test_not_json_at_all(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+    r = client.post("/v1/ingest", content=b"{not json",
+                    headers={**auth("police", "ingest"), "Content-Type": "application/json"})
+    assert_clear_4xx(r, 400, 422)
+    assert node_count(graph) == 0
+
+
+def test_unknown_types_and_properties(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+    r = client.post("/v1/ingest", json={
+        "entities": [
+            {"type": "Spaceship", "ref": "S-1"},
+            {"type": "Person", "ref": "P-1", "properties": {"favourite_colour": "blue"}},
+            {"type": "Person", "ref": "P-2", "properties": {"birth_date": 12}},
+        ],
+        "links": [{"type": "TELEPORTS", "from": {"type": "Person", "ref": "P-1"},
+                   "to": {"type": "Person", "ref": "P-2"}}],
+    }, headers=auth("police", "ingest"))
+    body = assert_clear_4xx(r, 422)
+    assert len(body["error"]["details"]) >= 4
+    assert node_count(graph) == 0
+
+
+# -- schemathesis against the service's own OpenAPI document ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_api(neo4j_srv: Neo4jServer, driver: neo4j.Driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    wipe(driver)
+    state = tmp_path_factory.mktemp("hostile")
+    api = LiveService({
+        "OFAST_GRAPH_NEO4J_URI": neo4j_srv.uri, "OFAST_GRAPH_NEO4J_USER": neo4j_srv.user,
+        "OFAST_GRAPH_NEO4J_PASSWORD": neo4j_srv.password, "OFAST_GRAPH_JWT_SECRET": TEST_JWT_SECRET,
+        "OFAST_GRAPH_STATE_DIR": str(state), "OFAST_GRAPH_LOG_LEVEL": "ERROR",
+    }, log=Path(state) / "api.log")
+    api.start()
+    try:
+        yield api.url
+    finally:
+        api.stop()
+
+
+def test_openapi_fuzz(live_api: str, token: Callable[..., str]) -> None:
+    """No 5xx, and every response conforms to the documented schema, for any generated request.
+
+    Every operation of the service's own /openapi.json is driven with generated requests (valid
+    and invalid) carrying a valid central-agency token with every role.
+    """
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    api_schema = schemathesis.openapi.from_url(live_api + "/openapi.json")
+    headers = {"Authorization": f"Bearer {token('ofast', 'admin', 'target_manager', 'auditor')}",
+               "X-Purpose": "schemathesis"}
+    examples = int(os.environ.get("OFAST_GRAPH_FUZZ_EXAMPLES", "8"))
+    failures: list[str] = []
+    operations = 0
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        def run(case: schemathesis.Case) -> None:
+            case.call_and_validate(headers=headers, checks=[not_a_server_error, response_schema_conformance])
+
+        try:
+            run()
+        except Exception as exc:
+            inner = getattr(exc, "exceptions", None) or [exc]
+            failures.append(f"{operation.label}: " + " | ".join(f"{type(e).__name__}: {str(e)[:600]}" for e in inner))
+    assert operations > 10
+    assert not failures, "\n\n".join(failures)
