@@ -30,7 +30,6 @@ from tests.live import LiveService, free_port
 
 BATCHES = 30
 PER_BATCH = 20
-FAULT_PORT = int(os.environ.get("OFAST_GRAPH_FAULT_BOLT_PORT", "7689"))
 
 
 def batch(i: int) -> dict[str, Any]:
@@ -48,7 +47,10 @@ def batch(i: int) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def fault_neo4j() -> Iterator[LocalNeo4j]:
     """A Neo4j of its own (local jars), since this test kills it."""
-    server = from_settings(f"fault-{FAULT_PORT}", FAULT_PORT)
+    # A port free now, so that no other local server (a developer's, a previous run's) is hit.
+    port = int(os.environ.get("OFAST_GRAPH_FAULT_BOLT_PORT", "0")) or free_port()
+    server = from_settings("fault", port)
+    server.stop()  # a server left by an interrupted run would hold the instance's store
     server.start()
     with neo4j.GraphDatabase.driver(server.uri, auth=(server.user, server.password())) as drv, \
             drv.session(database="neo4j") as session:

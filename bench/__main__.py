@@ -1,0 +1,170 @@
+"""`python -m bench --size N`: every benchmark on a graph of N, beside raw Cypher, into docs/.
+
+Runs, on the Neo4j of the settings (it WIPES that database):
+- ingest: API vs raw-driver UNWIND MERGE on the same N items (`bench.ingest`);
+- exploration: lookup, neighbourhood depth 2, paths <= 6 hops, search — through the API, as the
+  endpoint's own Cypher, and as the same Cypher without the visibility predicate (`bench.explore`);
+- visibility: neighbourhood and shortest paths with and without the predicate (`bench.visibility`).
+
+Each run's figures are kept in docs/benchmarks/<N>.json; docs/benchmarks.md and
+docs/benchmarks.png are rebuilt from every JSON file there, so figures at several sizes sit side
+by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import neo4j
+
+from service.db import connection_params
+from service.settings import get_settings
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+RESULTS = DOCS / "benchmarks"
+GOALS = {"lookup": 10.0, "neighbourhood_depth2": 50.0, "paths_6": 100.0}
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    settings = get_settings()
+    uri, user, password = connection_params(settings)
+    with neo4j.GraphDatabase.driver(uri, auth=(user, password)) as driver:
+        rec = driver.execute_query("CALL dbms.components() YIELD versions, edition "
+                                   "RETURN versions[0] AS v, edition", database_="system").records[0]
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem_gib, "python": platform.python_version(),
+            "neo4j": f"{rec['v']} {rec['edition']}", "load_avg": os.getloadavg()[0],
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def render(results: list[dict[str, Any]]) -> str:
+    out = ["# Benchmarks", "",
+           "Produced by `python -m bench --size N` (which wipes the configured Neo4j). Every figure",
+           "through the API stands beside the same work as raw Cypher, on the same data, in the same run.",
+           "Times in milliseconds; `raw` is the endpoint's Cypher without the visibility predicate.", ""]
+    for res in sorted(results, key=lambda r: r["size"]):
+        m = res["machine"]
+        out += [f"## N = {res['size']:,}", "",
+                f"{m['date']} — {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Neo4j {m['neo4j']}, "
+                f"Python {m['python']}, load average at start {m['load_avg']:.1f}.", ""]
+        ing = res.get("ingest")
+        if ing:
+            out += ["### Ingest", "",
+                    "| path | items | seconds (best of rounds) | items/s |", "| --- | --- | --- | --- |",
+                    f"| API `POST /v1/ingest` | {ing['items']:,} | {ing['api_seconds']} | {ing['api_items_per_s']:,} |",
+                    f"| raw `UNWIND … MERGE` | {ing['items']:,} | {ing['raw_seconds']} | {ing['raw_items_per_s']:,} |",
+                    "", f"API / raw throughput: **{ing['ratio']}×** (goal ≥ 0.7×); same final graph: "
+                    f"{ing['same_graph']}; rounds (s) API {ing['api_runs_s']}, raw {ing['raw_runs_s']}.", ""]
+        exp = res.get("explore")
+        if exp:
+            out += ["### Reads (viewer: " + exp["viewer"] + f"; graph {exp['graph']})", "",
+                    "| operation | n | API p50 | API p95 | Cypher p50 | Cypher p95 | raw p50 | raw p95 | "
+                    "API/raw p95 | Cypher/raw p95 | goal p95 |",
+                    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+            for row in exp["rows"]:
+                goal = GOALS.get(row["operation"])
+                out.append(f"| {row['operation']} | {row['n']} | {row['api_p50']} | {row['api_p95']} | "
+                           f"{row['cypher_p50']} | {row['cypher_p95']} | {row['raw_p50']} | {row['raw_p95']} | "
+                           f"{row['api_over_raw_p95']} | {row['cypher_over_raw_p95']} | "
+                           f"{'≤ ' + str(goal) if goal else '—'} |")
+            out.append("")
+        vis = res.get("visibility")
+        if vis:
+            out += [f"### Visibility predicate ({vis['nodes']:,} nodes, {vis['relationships']:,} relationships)", "",
+                    "| query / viewer | with p50 | with p95 | without p50 | without p95 | ratio p50 | ratio p95 |",
+                    "| --- | --- | --- | --- | --- | --- | --- |"]
+            for name, v in vis.items():
+                if not isinstance(v, dict) or "with_visibility" not in v:
+                    continue
+                w, wo = v["with_visibility"], v["without_visibility"]
+                out.append(f"| {name} | {w['median_ms']} | {w['p95_ms']} | {wo['median_ms']} | {wo['p95_ms']} | "
+                           f"{v['ratio_median']} | {v['ratio_p95']} |")
+            out += ["", "Goal: ≤ 1.3×.", ""]
+    out += ["![benchmarks](benchmarks.png)", ""]
+    return "\n".join(out)
+
+
+def chart(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    ops: list[str] = []
+    for res in sorted(results, key=lambda r: r["size"]):
+        for row in (res.get("explore") or {}).get("rows", []):
+            if row["operation"] not in ops:
+                ops.append(row["operation"])
+    width = 0.8 / max(1, 2 * len(results))
+    for i, res in enumerate(sorted(results, key=lambda r: r["size"])):
+        rows = {r["operation"]: r for r in (res.get("explore") or {}).get("rows", [])}
+        for j, way in enumerate(("api", "raw")):
+            xs = [k + (2 * i + j) * width for k in range(len(ops))]
+            ys = [rows[o][f"{way}_p95"] if o in rows else 0 for o in ops]
+            axes[0].bar(xs, ys, width, label=f"{way} p95, N={res['size']:,}")
+    axes[0].set_xticks([k + 0.4 - width / 2 for k in range(len(ops))], ops, rotation=15)
+    axes[0].set_ylabel("ms")
+    axes[0].set_title("Reads: API vs raw Cypher (p95)")
+    axes[0].legend(fontsize=7)
+    sizes = [f"{r['size']:,}" for r in sorted(results, key=lambda r: r["size"]) if r.get("ingest")]
+    api = [r["ingest"]["api_items_per_s"] for r in sorted(results, key=lambda r: r["size"]) if r.get("ingest")]
+    raw = [r["ingest"]["raw_items_per_s"] for r in sorted(results, key=lambda r: r["size"]) if r.get("ingest")]
+    xs = list(range(len(sizes)))
+    axes[1].bar([x - 0.2 for x in xs], api, 0.4, label="API")
+    axes[1].bar([x + 0.2 for x in xs], raw, 0.4, label="raw UNWIND")
+    axes[1].set_xticks(xs, sizes)
+    axes[1].set_ylabel("items/s")
+    axes[1].set_title("Ingest throughput")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100_000, help="items to ingest / nodes in the read graph")
+    parser.add_argument("--samples", type=int, default=200, help="timed calls per read operation")
+    parser.add_argument("--rounds", type=int, default=1, help="ingest rounds (best of)")
+    parser.add_argument("--only", default="ingest,explore,visibility", help="comma-separated subset")
+    args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"size": args.size, "machine": machine()}
+    if "ingest" in only:
+        from bench import ingest
+
+        result["ingest"] = ingest.run(items=args.size, rounds=args.rounds)
+    if "visibility" in only:
+        from bench import visibility
+
+        result["visibility"] = visibility.run(nodes=args.size, samples=args.samples)
+    if "explore" in only:
+        from bench import explore
+
+        result["explore"] = explore.run(nodes=args.size, samples=args.samples)
+    (RESULTS / f"{args.size}.json").write_text(json.dumps(result, indent=2))
+    results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    (DOCS / "benchmarks.md").write_text(render(results))
+    chart(results, DOCS / "benchmarks.png")
+    print(json.dumps(result, indent=2), file=sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
