@@ -29,7 +29,7 @@ from service.settings import get_settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 RESULTS = DOCS / "benchmarks"
-GOALS = {"lookup": 10.0, "neighbourhood_depth2": 50.0, "paths_6": 100.0}
+GOALS = {"lookup": 10.0, "neighbourhood": 50.0, "paths": 100.0}
 
 
 def machine() -> dict[str, Any]:
