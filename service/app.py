@@ -18,7 +18,7 @@ from service.auth import TokenVerifier
 from service.db import Database, make_driver
 from service.errors import UNAVAILABLE_ERRORS, install_error_handlers
 from service.logging import configure_logging
-from service.metrics import MetricsMiddleware, metrics_endpoint
+from service.metrics import metrics_endpoint
 from service.middleware import BodyLimitMiddleware, JsonBodyMiddleware, RequestContextMiddleware
 from service.openapi import install_openapi
 from service.policy import policy_from_file
@@ -97,7 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, settings.retry_after_seconds)
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health.router)

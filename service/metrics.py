@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_LATENCY = Histogram(
     "ofast_graph_request_seconds", "HTTP request latency by route", ["method", "route", "status"],
@@ -21,33 +18,6 @@ NEO4J_UNAVAILABLE = Counter("ofast_graph_neo4j_unavailable_total", "Transactions
 INGEST_ITEMS = Counter("ofast_graph_ingest_items_total", "Ingested items by kind and status", ["kind", "status"])
 ALERTS_RAISED = Counter("ofast_graph_alerts_raised_total", "Alerts raised by kind", ["kind"])
 ERRORS = Counter("ofast_graph_errors_total", "Error responses by status and code", ["status", "code"])
-
-
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        finally:
-            route = scope.get("route")
-            # The route template, not the raw path: ids in paths would explode the label set.
-            path = getattr(route, "path", None) or "unmatched"
-            REQUEST_LATENCY.labels(scope.get("method", ""), path, str(status)).observe(
-                time.perf_counter() - started)
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -10,6 +10,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_body
+from service.metrics import REQUEST_LATENCY
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 log = structlog.get_logger("ofast_graph.access")
@@ -19,8 +20,19 @@ def current_request_id() -> str:
     return request_id_var.get()
 
 
+async def send_error(send: Send, status: int, code: str, message: str, details: object = None) -> None:
+    """An error response sent from middleware, before any router runs."""
+    import json
+
+    body = json.dumps(error_body(code, message, details)).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestContextMiddleware:
-    """Gives each request an id (the caller's `X-Request-ID` if sane), echoes it, logs the request."""
+    """Gives each request an id (the caller's `X-Request-ID` if sane), echoes it, logs the request
+    and records its latency by route template (ids in raw paths would explode the label set)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -50,8 +62,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            REQUEST_LATENCY.labels(scope.get("method", ""), route, str(status)).observe(elapsed)
             log.info("request", method=scope.get("method"), path=scope.get("path"), status=status,
-                     ms=round((time.perf_counter() - started) * 1000, 2))
+                     ms=round(elapsed * 1000, 2))
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)
 
@@ -64,17 +79,9 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def _reject(self, send: Send) -> None:
-        import json
-
-        body = json.dumps(error_body(
-            "payload_too_large",
-            f"the request body is larger than the limit of {self.max_bytes} bytes",
-            {"limit_bytes": self.max_bytes},
-        )).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, "payload_too_large",
+                         f"the request body is larger than the limit of {self.max_bytes} bytes",
+                         {"limit_bytes": self.max_bytes})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,15 +139,8 @@ class JsonBodyMiddleware:
         has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or b"transfer-encoding" in headers
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if has_body and not (media == b"application/json" or media.endswith(b"+json")):
-            import json
-
-            body = json.dumps(error_body(
-                "unsupported_media_type",
-                f"send the body as JSON with Content-Type: application/json (got {media.decode('latin-1')!r})",
-            )).encode()
-            await send({"type": "http.response.start", "status": 415,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await send_error(send, 415, "unsupported_media_type",
+                             f"send the body as JSON with Content-Type: application/json "
+                             f"(got {media.decode('latin-1')!r})")
             return
         await self.app(scope, receive, send)

@@ -52,9 +52,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     retry_after_seconds: int = 5
 
-    # Audit.
-    audit_flush_ms: int = 5
-
     log_level: str = "INFO"
     log_json: bool = True
 
