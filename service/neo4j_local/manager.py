@@ -111,7 +111,8 @@ class LocalNeo4j:
             self.home.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(24))
+                # Hex: a urlsafe token may start with '-', which the admin tool reads as an option.
+                fh.write(secrets.token_hex(24))
         return self.password_file.read_text().strip()
 
     def write_conf(self) -> None:
