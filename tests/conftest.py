@@ -120,3 +120,13 @@ def cypher(drv: neo4j.Driver, query: str, **params: Any) -> list[dict[str, Any]]
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """The service clock (`service.clock`), put back to real time after the test."""
+    from service import clock as service_clock
+
+    service_clock.reset()
+    yield service_clock
+    service_clock.reset()
