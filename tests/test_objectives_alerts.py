@@ -54,8 +54,8 @@ def overlap_alerts(client: TestClient, headers: dict[str, str]) -> list[dict[str
 
 @pytest.fixture
 def who(auth: Auth) -> dict[str, dict[str, str]]:
-    """An investigator's headers per agency."""
-    return {agency: auth(agency, "investigator", unit=f"{agency.upper()}-U")
+    """An investigator's headers per agency, from tokens bound to no unit (they name the unit in the body)."""
+    return {agency: auth(agency, "investigator")
             for agency in ("police", "douane", "gendarmerie", "ofast")}
 
 
@@ -79,6 +79,9 @@ def test_objective_crud(client: TestClient, auth: Auth, who: Who, graph: neo4j.D
     r = declare(client, auth("police", "investigator", unit="BRI"), POLICE_P, unit=None)
     assert r.status_code == 201 and r.json()["unit"] == "BRI"
     assert declare(client, auth("police", "investigator"), POLICE_P, unit=None).status_code == 422
+    # A unit-bound token speaks for its unit only.
+    other = declare(client, auth("police", "investigator", unit="BRI"), POLICE_P, "PROC-9", "OCRTIS")
+    assert other.status_code == 403 and other.json()["error"]["code"] == "unit_mismatch"
     # Same unit, same entity, still open: 409.
     dup = declare(client, auth("police", "investigator", unit="OCRTIS"), POLICE_P, "PROC-43", "OCRTIS")
     assert dup.status_code == 409 and dup.json()["error"]["details"]["objective_id"] == obj["id"]

@@ -83,6 +83,7 @@ def _pair_key(agency: str, entity: str, other_agency: str, other_entity: str) ->
 @router.post("/objectives", status_code=201, response_model=ObjectiveOut, responses={
     **AUTH_ERRORS,
     404: {"description": "No entity with this id is known to the caller"},
+    403: {"description": "Missing permission, or a unit-bound token declaring for another unit"},
     409: {"description": "The unit already has an open objective on this entity"},
     422: {"description": "Invalid body, or no unit in the body nor in the token"},
 })
@@ -104,6 +105,10 @@ async def create_objective(
     unit = (body.unit or principal.unit).strip()
     if not unit:
         raise ApiError(422, "unit_required", "give the declaring `unit` in the body (the token names none)")
+    if principal.unit and unit != principal.unit:
+        # A token bound to a unit speaks for that unit only: no declaring objectives in another's name.
+        raise ApiError(403, "unit_mismatch",
+                       f"the token is bound to unit {principal.unit!r}; it may not declare for unit {unit!r}")
     now, objective_id = _now(), str(uuid.uuid4())
     open_key = f"{principal.agency}|{unit}|{body.entity_id}"
     viewer = viewer_params(principal)
