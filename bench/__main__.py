@@ -2,11 +2,13 @@
 
 Runs, on the Neo4j of the settings (it WIPES that database):
 - ingest: API vs raw-driver UNWIND MERGE on the same N items (`bench.ingest`);
-- exploration: lookup, neighbourhood depth 2, paths <= 6 hops, search — through the API, as the
-  endpoint's own Cypher, and as the same Cypher without the visibility predicate (`bench.explore`);
+- exploration: lookup, neighbourhood depth 2, paths <= 6 hops, search, key players — through the
+  API, as the endpoint's own Cypher, and as the same Cypher without the visibility predicate
+  (`bench.explore`);
 - visibility: neighbourhood and shortest paths with and without the predicate (`bench.visibility`).
 
-Each run's figures are kept in docs/benchmarks/<N>.json; docs/benchmarks.md and
+Each run's figures are kept in docs/benchmarks/<N>.json — a run with `--only` keeps the other
+sections of an earlier run at that size, each with its own date and load; docs/benchmarks.md and
 docs/benchmarks.png are rebuilt from every JSON file there, so figures at several sizes sit side
 by side.
 """
@@ -24,12 +26,16 @@ from typing import Any
 
 import neo4j
 
+from bench.explore import cpu_pressure
 from service.db import connection_params
 from service.settings import get_settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 RESULTS = DOCS / "benchmarks"
 GOALS = {"lookup": 10.0, "neighbourhood": 50.0, "paths": 100.0}
+SECTIONS = ("ingest", "explore", "visibility")
+
+
 
 
 def machine() -> dict[str, Any]:
@@ -48,23 +54,43 @@ def machine() -> dict[str, Any]:
         rec = driver.execute_query("CALL dbms.components() YIELD versions, edition "
                                    "RETURN versions[0] AS v, edition", database_="system").records[0]
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem_gib, "python": platform.python_version(),
-            "neo4j": f"{rec['v']} {rec['edition']}", "load_avg": os.getloadavg()[0],
+            "neo4j": f"{rec['v']} {rec['edition']}", "load_avg": os.getloadavg()[0], "cpu_pressure": cpu_pressure(),
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def _pressure(m: dict[str, Any]) -> str:
+    return "" if m.get("cpu_pressure") is None else f", CPU pressure {m['cpu_pressure']:.0f} %"
+
+
+def _when(section: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    """The date and load of a section measured in another run than the file's latest."""
+    m = section.get("machine")
+    lines = []
+    if m and m.get("date") != run.get("date"):
+        lines.append(f"Measured {m['date']}, load average at start {m['load_avg']:.1f}.")
+    during = section.get("load_during")
+    if during:
+        pressure = during.get("cpu_pressure_avg60")
+        lines.append(f"Load average (1 min) during the timings: {during['start']:.1f} at start, {during['end']:.1f} "
+                     "at end" + (f"; CPU pressure {pressure:.0f} %." if pressure is not None else "."))
+    return [*lines, ""] if lines else []
 
 
 def render(results: list[dict[str, Any]]) -> str:
     out = ["# Benchmarks", "",
            "Produced by `python -m bench --size N` (which wipes the configured Neo4j). Every figure",
            "through the API stands beside the same work as raw Cypher, on the same data, in the same run.",
-           "Times in milliseconds; `raw` is the endpoint's Cypher without the visibility predicate.", ""]
+           "Times in milliseconds; `raw` is the endpoint's Cypher without the visibility predicate.",
+           "The machine is shared: the load average and CPU pressure (share of the last minute some task",
+           "waited for a CPU) say how much other work ran beside each section.", ""]
     for res in sorted(results, key=lambda r: r["size"]):
         m = res["machine"]
         out += [f"## N = {res['size']:,}", "",
                 f"{m['date']} — {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Neo4j {m['neo4j']}, "
-                f"Python {m['python']}, load average at start {m['load_avg']:.1f}.", ""]
+                f"Python {m['python']}, load average at start {m['load_avg']:.1f}{_pressure(m)}.", ""]
         ing = res.get("ingest")
         if ing:
-            out += ["### Ingest", "",
+            out += ["### Ingest", "", *_when(ing, m),
                     "| path | items | seconds (best of rounds) | items/s |", "| --- | --- | --- | --- |",
                     f"| API `POST /v1/ingest` | {ing['items']:,} | {ing['api_seconds']} | {ing['api_items_per_s']:,} |",
                     f"| raw `UNWIND … MERGE` | {ing['items']:,} | {ing['raw_seconds']} | {ing['raw_items_per_s']:,} |",
@@ -72,20 +98,25 @@ def render(results: list[dict[str, Any]]) -> str:
                     f"{ing['same_graph']}; rounds (s) API {ing['api_runs_s']}, raw {ing['raw_runs_s']}.", ""]
         exp = res.get("explore")
         if exp:
-            out += ["### Reads (viewer: " + exp["viewer"] + f"; graph {exp['graph']})", "",
+            out += ["### Reads (viewer: " + exp["viewer"] + f"; graph {exp['graph']})", "", *_when(exp, m),
                     "| operation | n | API p50 | API p95 | Cypher p50 | Cypher p95 | raw p50 | raw p95 | "
                     "API/raw p95 | Cypher/raw p95 | goal p95 |",
                     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
             for row in exp["rows"]:
+                if "error" in row:
+                    out.append(f"| {row['operation']} | failed: {row['error'][:160]} |" + " |" * 9)
+                    continue
                 goal = GOALS.get(row["operation"])
                 out.append(f"| {row['operation']} | {row['n']} | {row['api_p50']} | {row['api_p95']} | "
                            f"{row['cypher_p50']} | {row['cypher_p95']} | {row['raw_p50']} | {row['raw_p95']} | "
                            f"{row['api_over_raw_p95']} | {row['cypher_over_raw_p95']} | "
                            f"{'≤ ' + str(goal) if goal else '—'} |")
-            out.append("")
+            out += ["", "Goal: API/raw p95 ≤ 1.3× for every read; `http_floor` is `GET /healthz` (no auth, "
+                    "no Neo4j, no audit).", ""]
         vis = res.get("visibility")
         if vis:
             out += [f"### Visibility predicate ({vis['nodes']:,} nodes, {vis['relationships']:,} relationships)", "",
+                    *_when(vis, m),
                     "| query / viewer | with p50 | with p95 | without p50 | without p95 | ratio p50 | ratio p95 |",
                     "| --- | --- | --- | --- | --- | --- | --- |"]
             for name, v in vis.items():
@@ -95,8 +126,36 @@ def render(results: list[dict[str, Any]]) -> str:
                 out.append(f"| {name} | {w['median_ms']} | {w['p95_ms']} | {wo['median_ms']} | {wo['p95_ms']} | "
                            f"{v['ratio_median']} | {v['ratio_p95']} |")
             out += ["", "Goal: ≤ 1.3×.", ""]
+    out += render_profiles()
     out += ["![benchmarks](benchmarks.png)", ""]
     return "\n".join(out)
+
+
+def render_profiles() -> list[str]:
+    """The per-request breakdowns kept by `python -m bench.profile --save LABEL`."""
+    path = RESULTS / "profile.json"
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    out = ["## Where a request's time goes (`python -m bench.profile`)", "",
+           "One request at a time; p50 / p95 in ms. `other` is FastAPI routing, validation, dependencies and "
+           "middleware (and waiting for a CPU); `http` is client time minus server time. CPU is the API "
+           "process's CPU time per request, every thread and background task included.", "",
+           "| profile | op | date | load avg | client | server | auth | neo4j read | neo4j write | audit wait | "
+           "JSON | other | http | CPU/request |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for p in saved:
+        parts = p["parts_ms"]
+
+        def cell(name: str, parts: dict[str, Any] = parts) -> str:
+            v = parts.get(name)
+            return f"{v['p50']} / {v['p95']}" if v else "—"
+
+        out.append(f"| {p['label']} | {p['op']} | {p['date']} | {p['load_avg'][0]:.1f} | {cell('client_total')} | "
+                   f"{cell('server_total')} | {cell('auth')} | {cell('neo4j')} | {cell('neo4j_write')} | "
+                   f"{cell('audit')} | {cell('json')} | {cell('server_other')} | {cell('http_and_client')} | "
+                   f"{p['server_cpu_ms_per_request']} |")
+    return [*out, ""]
 
 
 def chart(results: list[dict[str, Any]], path: Path) -> None:
@@ -109,11 +168,11 @@ def chart(results: list[dict[str, Any]], path: Path) -> None:
     ops: list[str] = []
     for res in sorted(results, key=lambda r: r["size"]):
         for row in (res.get("explore") or {}).get("rows", []):
-            if row["operation"] not in ops:
+            if row["operation"] not in ops and "error" not in row:
                 ops.append(row["operation"])
     width = 0.8 / max(1, 2 * len(results))
     for i, res in enumerate(sorted(results, key=lambda r: r["size"])):
-        rows = {r["operation"]: r for r in (res.get("explore") or {}).get("rows", [])}
+        rows = {r["operation"]: r for r in (res.get("explore") or {}).get("rows", []) if "error" not in r}
         for j, way in enumerate(("api", "raw")):
             xs = [k + (2 * i + j) * width for k in range(len(ops))]
             ys = [rows[o][f"{way}_p95"] if o in rows else 0 for o in ops]
@@ -142,10 +201,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=100_000, help="items to ingest / nodes in the read graph")
     parser.add_argument("--samples", type=int, default=200, help="timed calls per read operation")
     parser.add_argument("--rounds", type=int, default=1, help="ingest rounds (best of)")
-    parser.add_argument("--only", default="ingest,explore,visibility", help="comma-separated subset")
+    parser.add_argument("--only", default="ingest,explore,visibility", help="comma-separated subset (or load)")
+    parser.add_argument("--render", action="store_true",
+                        help="only rebuild docs/benchmarks.md and .png from docs/benchmarks/*.json")
+    parser.add_argument("--load-seconds", type=float, default=120.0,
+                        help="with --only load: 8 pushers and 16 readers for this long (bench/load.py)")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json")) if p.stem.isdigit()]
+        (DOCS / "benchmarks.md").write_text(render(results))
+        chart(results, DOCS / "benchmarks.png")
+        return
+    if "load" in only:  # its own figures: docs/benchmarks/load.json and docs/benchmarks-load.md
+        from bench import load
+
+        load.main(["--seconds", str(args.load_seconds)])
+        if only == {"load"}:
+            return
     result: dict[str, Any] = {"size": args.size, "machine": machine()}
     if "ingest" in only:
         from bench import ingest
@@ -159,8 +233,17 @@ def main(argv: list[str] | None = None) -> None:
         from bench import explore
 
         result["explore"] = explore.run(nodes=args.size, samples=args.samples)
-    (RESULTS / f"{args.size}.json").write_text(json.dumps(result, indent=2))
-    results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    path = RESULTS / f"{args.size}.json"
+    if path.exists():  # keep the sections this run did not measure, each with the date and load it had
+        previous = json.loads(path.read_text())
+        for key in SECTIONS:
+            if key not in result and key in previous:
+                result[key] = {"machine": previous["machine"], **previous[key]}
+    for key in SECTIONS:
+        if key in result:
+            result[key].setdefault("machine", result["machine"])
+    path.write_text(json.dumps(result, indent=2))
+    results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json")) if p.stem.isdigit()]
     (DOCS / "benchmarks.md").write_text(render(results))
     chart(results, DOCS / "benchmarks.png")
     print(json.dumps(result, indent=2), file=sys.stdout)

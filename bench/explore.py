@@ -1,4 +1,4 @@
-"""Read latencies: lookup, neighbourhood (depth 2), shortest paths (<= 6 hops) and search.
+"""Read latencies: lookup, neighbourhood (depth 2), shortest paths (<= 6 hops), search, key players.
 
     python -m bench.explore --nodes 100000 [--samples 200] [--reuse] [--load raw|api]
 
@@ -7,12 +7,17 @@
    statements, which store exactly what the API stores, much faster; `--load api` pushes it
    through `POST /v1/ingest` instead. Requests go to a real server (`ofast-graph serve`,
    uvicorn on 127.0.0.1, in a subprocess).
-2. Samples start entities, phone numbers, connected pairs and names a police investigator may
-   know of (non-central caller, so the visibility predicates really run).
+2. Samples start entities, phone numbers, connected pairs, names and networks a police
+   investigator may know of (non-central caller, so the visibility predicates really run).
 3. Times each operation, one request at a time after a warm-up, three ways in the same run:
    - `api`: the HTTP endpoint (auth, validation, Cypher with visibility, audit record, JSON);
    - `cypher`: the endpoint's own Cypher with the visibility predicates, through the driver;
-   - `raw`: the same Cypher without any predicate (`service.queries.*.RAW_*` / `raw_*`).
+   - `raw`: the same Cypher without any predicate (`service.queries.*.RAW_*` / `raw_*`; for key
+     players, `RAW_KP_*` here).
+   Key players (`GET /v1/analytics/key-players`) is a computation, not one query: each way
+   fetches the network, its members and the subgraph around them, ranks it with the endpoint's
+   own Brandes code (`service.routers.analytics._rank`, in a thread as the endpoint does), then
+   fetches the views of the top 20 persons — two read transactions, as the endpoint.
    each input through the three in a rotating order (load drifts hit all three alike), and
    prints p50 / p95 (ms) and the ratios `api/raw` and `cypher/raw` of the p95s, with the
    floor of any request (`GET /healthz`) for scale.
@@ -49,8 +54,10 @@ from service.auth import make_token
 from service.db import connection_params
 from service.ingest_models import build_plan
 from service.policy import Policy, policy_from_file
+from service.queries import analytics as qa
 from service.queries import explore as qe
 from service.queries import search as qs
+from service.routers.analytics import MAX_EDGES, _rank
 from service.routers.search import lucene_query
 from service.settings import Settings, get_settings
 
@@ -60,6 +67,17 @@ LIMIT = 200
 DEPTH = 2
 MAX_HOPS = 6
 PATH_LIMIT = 10
+KP_LIMIT = 20
+KEY_PLAYER_SAMPLES = 100  # a key-players call ranks a whole subgraph (~0.1-0.3 s): fewer samples
+
+
+def cpu_pressure() -> float | None:
+    """Share of the last minute some runnable task waited for a CPU (Linux PSI), in percent."""
+    try:
+        line = open("/proc/pressure/cpu").read().splitlines()[0]  # noqa: SIM115
+    except (OSError, IndexError):
+        return None
+    return float(dict(f.split("=") for f in line.split()[1:])["avg60"])
 
 
 def pct(values: list[float], q: float) -> float:
@@ -85,9 +103,56 @@ async def paths(tx: neo4j.AsyncManagedTransaction, pair: tuple[str, str], raw: b
 
 async def search(tx: neo4j.AsyncManagedTransaction, q: str, raw: bool) -> int:
     params = {"lucene": lucene_query(q), "types": get_schema().entity_types, "viewer": VIEWER,
-              "offset": 0, "limit": 20}
+              "offset": 0, "limit": 20, "min_reliability": "X", "min_accuracy": "4"}
     row = await (await tx.run(qs.RAW_SEARCH if raw else qs.SEARCH, params)).single(strict=True)
     return int(row["total"]) + len(row["page"])
+
+
+# Key players without the visibility predicates: the same subgraph shape (members, then 1-2 hops
+# over schema relationships, the network node left out), plain properties instead of views.
+RAW_KP_NETWORK = "MATCH (n:Node {id: $id}) WHERE n:Network RETURN properties(n) AS network"
+RAW_KP_MEMBERS = "MATCH (n:Node {id: $id})<-[r:MEMBER_OF]-(p:Person) RETURN p.id AS id, r.role AS role"
+RAW_KP_PERSONS = ("UNWIND $ids AS pid MATCH (p:Node {id: pid}) WHERE p:Person "
+                  "RETURN p.id AS id, properties(p) AS person")
+
+
+@functools.lru_cache
+def raw_kp_edges() -> str:
+    rels = get_schema().relationship_pattern()
+    return f"""
+MATCH (n:Node {{id: $id}})<-[:MEMBER_OF]-(m:Person)
+MATCH path = (m)-[:{rels}*1..2]-(:Node)
+WHERE all(y IN nodes(path) WHERE y:Node AND y <> n)
+UNWIND relationships(path) AS r
+WITH DISTINCT r
+LIMIT $max_edges
+WITH r, startNode(r) AS a, endNode(r) AS b
+RETURN a.id AS source, a:Person AS source_person, b.id AS target, b:Person AS target_person
+"""
+
+
+async def key_players(driver: neo4j.AsyncDriver, database: str, network: str, raw: bool) -> int:
+    """The endpoint's computation through the driver: fetch, rank (Brandes), views of the top."""
+    params = {"id": network, "viewer": VIEWER, "max_edges": MAX_EDGES + 1}
+
+    async def fetch(tx: neo4j.AsyncManagedTransaction) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
+        await (await tx.run(RAW_KP_NETWORK if raw else qa.NETWORK, params)).single(strict=True)
+        members = {r["id"]: r["role"] async for r in await tx.run(RAW_KP_MEMBERS if raw else qa.MEMBERS, params)}
+        edges = [r.data() async for r in await tx.run(raw_kp_edges() if raw else qa.subgraph_edges(), params)]
+        return members, edges
+
+    async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        members, edges = await session.execute_read(fetch)
+    scores, _, _, _ = await asyncio.to_thread(_rank, edges[:MAX_EDGES], members)
+    scores.sort(key=lambda s: (-s[2], -s[1], s[0]))
+    top = [s[0] for s in scores[:KP_LIMIT]]
+
+    async def views(tx: neo4j.AsyncManagedTransaction) -> int:
+        rows = await tx.run(RAW_KP_PERSONS if raw else qa.PERSON_VIEWS, {"ids": top, "viewer": VIEWER})
+        return len([r async for r in rows])
+
+    async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        return await session.execute_read(views)
 
 
 async def lookup(tx: neo4j.AsyncManagedTransaction, value: str, raw: bool) -> int:
@@ -136,12 +201,17 @@ def sample(driver: neo4j.Driver, database: str, n: int, seed: int) -> dict[str, 
     names = [f"{p['first'] or ''} {p['last'] or ''}".strip() for p in persons if p["last"]]
     # Half the searches with a typo in the last name, to exercise the fuzzy path.
     names = [name if i % 2 else name[:-1] + ("x" if name[-1] != "x" else "y") for i, name in enumerate(names)]
-    return {"neighbourhood": [p["id"] for p in persons], "lookup": phones, "paths": pairs, "search": names}
+    networks = [r["id"] for r in q(f"MATCH (n:Network) WHERE {KNOWN} AND EXISTS {{ (n)<-[:MEMBER_OF]-(:Person) }} "
+                                   "WITH n, rand() AS r ORDER BY r LIMIT $n RETURN n.id AS id",
+                                   agency=VIEWER_AGENCY, n=min(n, KEY_PLAYER_SAMPLES))]
+    return {"neighbourhood": [p["id"] for p in persons], "lookup": phones, "paths": pairs, "search": names,
+            "key_players": networks}
 
 
 # --- timing --------------------------------------------------------------------------------------
 
 Timer = Callable[[Any], Awaitable[None]]
+Timings = dict[str, dict[str, list[float]]]  # operation -> way (api, cypher, raw) -> ms
 Work = Callable[[neo4j.AsyncManagedTransaction, Any, bool], Awaitable[int]]
 
 
@@ -161,10 +231,11 @@ async def time_interleaved(calls: dict[str, Timer], inputs: list[Any], warmup: i
 
 
 async def measure(base: str, token: str, uri: str, auth: tuple[str, str], database: str,
-                  samples: dict[str, list[Any]], warmup: int) -> dict[str, dict[str, list[float]]]:
+                  samples: dict[str, list[Any]], warmup: int) -> tuple[Timings, dict[str, str]]:
     headers = {"Authorization": f"Bearer {token}", "X-Purpose": "bench"}
     work: dict[str, Work] = {"lookup": lookup, "neighbourhood": neighbourhood, "paths": paths, "search": search}
     results: dict[str, dict[str, list[float]]] = {}
+    failures: dict[str, str] = {}
     async with httpx.AsyncClient(base_url=base, timeout=60.0, headers=headers) as client, \
             neo4j.AsyncGraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF") as driver:
 
@@ -176,12 +247,18 @@ async def measure(base: str, token: str, uri: str, auth: tuple[str, str], databa
             elif op == "paths":
                 r = await client.get("/v1/paths", params={"source": item[0], "target": item[1],
                                                           "max_hops": MAX_HOPS, "limit": PATH_LIMIT})
+            elif op == "key_players":
+                r = await client.get("/v1/analytics/key-players", params={"network": item, "limit": KP_LIMIT})
             else:
                 r = await client.get("/v1/search", params={"q": item})
             if r.status_code != 200:
                 raise RuntimeError(f"{op} failed: {r.status_code} {r.text[:300]}")
 
         async def via_driver(op: str, item: Any, raw: bool) -> None:
+            if op == "key_players":
+                await key_players(driver, database, item, raw)
+                return
+
             async def tx_work(tx: neo4j.AsyncManagedTransaction) -> int:
                 return await work[op](tx, item, raw)
 
@@ -189,11 +266,15 @@ async def measure(base: str, token: str, uri: str, auth: tuple[str, str], databa
                 await session.execute_read(tx_work)
 
         for op, inputs in samples.items():
-            results[op] = await time_interleaved({
-                "api": functools.partial(api, op),
-                "cypher": functools.partial(via_driver, op, raw=False),
-                "raw": functools.partial(via_driver, op, raw=True),
-            }, inputs, warmup)
+            try:
+                results[op] = await time_interleaved({
+                    "api": functools.partial(api, op),
+                    "cypher": functools.partial(via_driver, op, raw=False),
+                    "raw": functools.partial(via_driver, op, raw=True),
+                }, inputs, warmup)
+            except (RuntimeError, neo4j.exceptions.Neo4jError) as exc:  # one broken operation: the others still run
+                print(f"{op} failed: {exc}", file=sys.stderr, flush=True)
+                failures[op] = str(exc)[:300]
 
         async def health(_: Any) -> None:
             await client.get("/healthz")
@@ -201,7 +282,7 @@ async def measure(base: str, token: str, uri: str, auth: tuple[str, str], databa
         # The floor of any request: HTTP round trip through uvicorn, no auth, no Neo4j, no audit.
         floor = (await time_interleaved({"api": health}, list(range(len(samples["lookup"]))), warmup))["api"]
         results["http_floor"] = {"api": floor, "cypher": floor, "raw": floor}
-    return results
+    return results, failures
 
 
 def table(results: dict[str, dict[str, list[float]]]) -> list[dict[str, Any]]:
@@ -264,7 +345,9 @@ def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 
             say(f"graph {counts}; sampled " + ", ".join(f"{k}: {len(v)}" for k, v in picked.items()))
             token = make_token(api_settings, agency=VIEWER_AGENCY, roles=["investigator"], unit="bench",
                                ttl=24 * 3600)
-            results = asyncio.run(measure(base, token, uri, (user, password), database, picked, warmup))
+            load_start = os.getloadavg()[0]
+            results, failures = asyncio.run(measure(base, token, uri, (user, password), database, picked, warmup))
+            load_during = {"start": load_start, "end": os.getloadavg()[0], "cpu_pressure_avg60": cpu_pressure()}
         finally:
             proc.terminate()
             try:
@@ -273,7 +356,8 @@ def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 
                 proc.kill()
     finally:
         driver.close()
-    return {"graph": counts, "viewer": VIEWER_AGENCY, "rows": table(results)}
+    rows = table(results) + [{"operation": op, "error": error} for op, error in failures.items()]
+    return {"graph": counts, "viewer": VIEWER_AGENCY, "load_during": load_during, "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -292,7 +376,7 @@ def main(argv: list[str] | None = None) -> None:
               "api_over_raw_p95", "cypher_over_raw_p95")
     print(" | ".join(header))
     for row in result["rows"]:
-        print(" | ".join(str(row[h]) for h in header))
+        print(" | ".join(str(row.get(h, "")) for h in header) + (f" failed: {row['error']}" if "error" in row else ""))
     print(json.dumps(result))
 
 

@@ -60,6 +60,9 @@ def _audit(schema: Schema) -> list[str]:
     return [
         "CREATE CONSTRAINT audit_seq IF NOT EXISTS FOR (a:AuditEvent) REQUIRE a.seq IS UNIQUE",
         "CREATE INDEX audit_at IF NOT EXISTS FOR (a:AuditEvent) ON (a.at)",
+        # Records reach the chain from a local journal, possibly twice after a crash: the mover
+        # skips ids already there (an index seek), and the constraint makes a duplicate impossible.
+        "CREATE CONSTRAINT audit_id IF NOT EXISTS FOR (a:AuditEvent) REQUIRE a.id IS UNIQUE",
         "MERGE (h:AuditHead {id: 'head'}) ON CREATE SET h.seq = 0, h.hash = ''",
     ]
 
@@ -109,6 +112,43 @@ def _objectives(schema: Schema) -> list[str]:
     ]
 
 
+def _review_and_late_hits(schema: Schema) -> list[str]:
+    # The review queue reads one agency's entities by review date; retention reads every agency's
+    # expired ones. A no-hit lookup is remembered once per (agency, unit, identifier): `key` is
+    # unique, and ingest finds the memories of an identifier by `identifier_id`.
+    return [
+        "CREATE INDEX entity_owner_review_due IF NOT EXISTS FOR (n:Entity) ON (n.owner_agency, n.review_due)",
+        "CREATE INDEX entity_review_due IF NOT EXISTS FOR (n:Entity) ON (n.review_due)",
+        "CREATE CONSTRAINT lookup_memory_key IF NOT EXISTS FOR (m:LookupMemory) REQUIRE m.key IS UNIQUE",
+        "CREATE CONSTRAINT lookup_memory_id IF NOT EXISTS FOR (m:LookupMemory) REQUIRE m.id IS UNIQUE",
+        "CREATE INDEX lookup_memory_identifier IF NOT EXISTS FOR (m:LookupMemory) ON (m.identifier_id)",
+        "CREATE INDEX lookup_memory_expires IF NOT EXISTS FOR (m:LookupMemory) ON (m.expires_at)",
+    ]
+
+
+def _person_matching(schema: Schema) -> list[str]:
+    # Candidates are found at ingest by birth date (an index seek, never a scan); a pair of
+    # persons is one `(:MatchCandidate)` (unique `pair_key`), judged by `(:MatchJudgement)`s.
+    return [
+        "CREATE INDEX person_birth_date IF NOT EXISTS FOR (n:Person) ON (n.birth_date)",
+        "CREATE CONSTRAINT match_pair_key IF NOT EXISTS FOR (m:MatchCandidate) REQUIRE m.pair_key IS UNIQUE",
+        "CREATE CONSTRAINT match_id IF NOT EXISTS FOR (m:MatchCandidate) REQUIRE m.id IS UNIQUE",
+        "CREATE CONSTRAINT match_judgement_id IF NOT EXISTS FOR (j:MatchJudgement) REQUIRE j.id IS UNIQUE",
+        "CREATE INDEX match_judgement_match IF NOT EXISTS FOR (j:MatchJudgement) ON (j.match_id)",
+    ]
+
+
+def _handling(schema: Schema) -> list[str]:
+    # Evaluation and handling codes need no backfill: items stored before them read as X, 4, H0
+    # (`coalesce` in the queries and views). Minors do: a Person stored before the `minor` flag
+    # existed is flagged when it was under 18 on the day it was first pushed (`created_at`), so the
+    # minors rule of service/visibility.py covers old data too. Birth dates are stored YYYY-MM-DD.
+    return [
+        "MATCH (p:Person:Entity) WHERE p.minor IS NULL AND p.birth_date =~ '[0-9]{4}-[0-9]{2}-[0-9]{2}' "
+        "SET p.minor = date(p.birth_date) + duration('P18Y') > date(coalesce(datetime(p.created_at), datetime()))",
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "node identity and lookup indexes", _core),
     Migration(2, "relationship id indexes", _relationship_ids),
@@ -118,9 +158,12 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "grants, disseminations, audit filters", _grants),
     Migration(7, "priority target list", _priority_targets),
     Migration(8, "FNOS objectives", _objectives),
+    Migration(9, "minors flagged on persons stored before the flag", _handling),
+    Migration(10, "review dates and lookup memories", _review_and_late_hits),
+    Migration(11, "person matching", _person_matching),
 ]
 
-LATEST_VERSION = MIGRATIONS[-1].version
+LATEST_VERSION = max(m.version for m in MIGRATIONS)
 
 
 async def current_version(driver: AsyncDriver, database: str) -> int:

@@ -22,6 +22,10 @@ RESERVED = frozenset({
     "id", "type", "ref", "value", "owner_agency", "owner_unit", "sharing", "grantees",
     "source_system", "created_at", "updated_at", "version", "batch_id", "content_hash",
     "search_text", "redacted", "contact",
+    # evaluation and handling codes (docs/architecture.md), and the minor flag of a Person
+    "reliability", "accuracy", "handling", "handling_note", "handling_notice", "minor",
+    # review dates (retention): shown to the owner agency only
+    "review_due", "review_confirmed_at", "review_confirmed_by",
 })
 
 NAME_RE = re.compile(r"^[A-Z][A-Za-z]*$")

@@ -42,6 +42,10 @@ __all__ = [
 RETRY_STATUSES = frozenset({502, 503, 504})
 
 
+# uvicorn drops idle connections after 5 s, httpx's default idle expiry: a request could go out on a
+# connection the server is closing. Expiring ours first avoids those needless transport retries.
+LIMITS = httpx.Limits(keepalive_expiry=2.0)
+
 class ApiClientError(Exception):
     """Base of every error this client raises."""
 
@@ -276,7 +280,7 @@ class IngestClient:
             headers["X-Source-System"] = source_system
         self._http = httpx.Client(
             base_url=self.base_url, headers=headers, transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), limits=LIMITS,
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -405,7 +409,7 @@ class AsyncIngestClient:
             headers["X-Source-System"] = source_system
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), limits=LIMITS,
         )
 
     async def aclose(self) -> None:

@@ -21,7 +21,8 @@ from typing import Any
 from graph_schema import Property, Schema, get_schema
 from importers.loader import BatchWriter, CountingLines
 
-LINK_COLUMNS = ("type", "from_type", "from_ref", "to_type", "to_ref", "sharing", "ref")
+CODE_COLUMNS = ("reliability", "accuracy", "handling", "handling_note")  # optional, per row
+LINK_COLUMNS = ("type", "from_type", "from_ref", "to_type", "to_ref", "sharing", "ref", *CODE_COLUMNS)
 LIST_SEPARATOR = ";"
 TRUE = frozenset({"true", "1", "yes", "oui", "y"})
 FALSE = frozenset({"false", "0", "no", "non", "n"})
@@ -115,7 +116,7 @@ def _check_header(file: CsvFile, header: list[str], schema: Schema) -> None:
     if file.kind == "entity":
         declared = schema.node(file.type).properties
         required = ["ref"]
-        fixed: tuple[str, ...] = ("ref", "sharing")
+        fixed: tuple[str, ...] = ("ref", "sharing", *CODE_COLUMNS)
     else:
         declared = {}
         if file.type:
@@ -180,13 +181,21 @@ def _properties(declared: dict[str, Property], row: dict[str, str], fixed: tuple
     return props
 
 
+def _codes(item: dict[str, Any], row: dict[str, str]) -> None:
+    for column in CODE_COLUMNS:
+        value = (row.get(column) or "").strip()
+        if value:
+            item[column] = value
+
+
 def _entity(type_: str, row: dict[str, str], schema: Schema, sharing: str | None) -> dict[str, Any]:
     item: dict[str, Any] = {"type": type_, "ref": row.get("ref", "").strip()}
     node = schema.node(type_)
     share = row.get("sharing", "").strip() or sharing
     if share and not node.is_identifier:
         item["sharing"] = share
-    props = _properties(node.properties, row, ("ref", "sharing"))
+    _codes(item, row)
+    props = _properties(node.properties, row, ("ref", "sharing", *CODE_COLUMNS))
     if props:
         item["properties"] = props
     return item
@@ -201,6 +210,7 @@ def _link(type_: str, row: dict[str, str], schema: Schema, sharing: str | None) 
     share = row.get("sharing", "").strip() or sharing
     if share:
         item["sharing"] = share
+    _codes(item, row)
     if row.get("ref", "").strip():
         item["ref"] = row["ref"].strip()  # tells apart several links of one type between the same ends
     rel = schema.relationships.get(type_)

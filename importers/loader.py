@@ -15,8 +15,10 @@ from importers.client import ApiRequestError, IngestClient, IngestResult
 
 SHARING = ("open", "restricted", "confidential")
 MAX_REF = 256  # the server's limit on a ref
-ENTITY_KEYS = frozenset({"type", "ref", "sharing", "properties"})
-LINK_KEYS = frozenset({"type", "from", "to", "sharing", "properties", "ref"})
+# Evaluation and handling codes (Europol model): checked by the server, passed through as given.
+CODE_KEYS = frozenset({"reliability", "accuracy", "handling", "handling_note"})
+ENTITY_KEYS = frozenset({"type", "ref", "sharing", "properties"}) | CODE_KEYS
+LINK_KEYS = frozenset({"type", "from", "to", "sharing", "properties", "ref"}) | CODE_KEYS
 MAX_PROBLEMS_KEPT = 1000  # the count is exact; only the first messages are kept for the report
 
 

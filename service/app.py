@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from service import __version__
-from service.audit import AuditLog
+from service.audit import AuditLog, journal_dir
 from service.auth import TokenVerifier
 from service.db import Database, make_driver
 from service.errors import UNAVAILABLE_ERRORS, install_error_handlers
@@ -25,15 +25,21 @@ from service.policy import policy_from_file
 from service.routers import alerts as alerts_router
 from service.routers import analytics as analytics_router
 from service.routers import audit as audit_router
+from service.routers import dashboard as dashboard_router
 from service.routers import entities as entities_router
 from service.routers import explore as explore_router
 from service.routers import grants as grants_router
 from service.routers import health
 from service.routers import ingest as ingest_router
+from service.routers import map as map_router
+from service.routers import matches as matches_router
+from service.routers import me as me_router
 from service.routers import networks as networks_router
 from service.routers import objectives as objectives_router
 from service.routers import priority_targets as priority_targets_router
+from service.routers import review as review_router
 from service.routers import search as search_router
+from service.routers.ui import install_ui
 from service.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
@@ -73,7 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(make_driver(settings), settings.neo4j_database, settings.retry_after_seconds)
         app.state.db = db
-        app.state.audit = AuditLog(db)
+        app.state.audit = AuditLog(db, journal_dir(settings), move_delay=settings.audit_move_delay_ms / 1000)
+        app.state.audit.start()  # replays journals left by a crashed process once Neo4j answers
         app.state.migrated = False
         task = asyncio.create_task(_migrate_until_done(db, app))
         try:
@@ -110,6 +117,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analytics_router.router)
     app.include_router(objectives_router.router)
     app.include_router(alerts_router.router)
+    app.include_router(review_router.router)
+    app.include_router(matches_router.router)
     app.include_router(priority_targets_router.router)
+    app.include_router(me_router.router)
+    app.include_router(dashboard_router.router)
+    app.include_router(map_router.router)
+    install_ui(app)
     install_openapi(app)
     return app

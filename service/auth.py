@@ -25,6 +25,7 @@ from service.policy import Permission, Policy
 from service.settings import Settings
 
 CLAIMS = ("sub", "agency", "roles", "exp", "aud")
+TOKEN_CACHE_SIZE = 10_000
 
 
 class Unauthenticated(ApiError):
@@ -105,6 +106,9 @@ class TokenVerifier:
         self._rs_key = key
         # RS256 keys come from the provider's JWKS endpoint (cached once fetched).
         self.fetches_keys = "RS256" in settings.jwt_algorithms and not key and bool(settings.jwt_jwks_url)
+        # Checked tokens (the whole signed string, so a different token never matches): a
+        # signature check and claims mapping per request cost more than the rest of auth.
+        self._cache: dict[str, tuple[Principal, float]] = {}
 
     def _key(self, token: str) -> tuple[Any, str]:
         try:
@@ -130,6 +134,20 @@ class TokenVerifier:
         raise Unauthenticated("invalid_token", f"token algorithm {alg!r} is not accepted")
 
     def verify(self, token: str) -> Principal:
+        """The caller of a token; a token checked once is taken from a cache until it expires."""
+        now = time.time()
+        cached = self._cache.get(token)
+        if cached is not None and now < cached[1]:
+            return cached[0]
+        principal, expires = self._verify(token)
+        if len(self._cache) >= TOKEN_CACHE_SIZE:
+            self._cache = {t: c for t, c in self._cache.items() if now < c[1]}
+            if len(self._cache) >= TOKEN_CACHE_SIZE:
+                self._cache.clear()
+        self._cache[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         key, alg = self._key(token)
         options: Any = {"require": list(CLAIMS)}
         try:
@@ -154,11 +172,13 @@ class TokenVerifier:
         sub, unit = claims.get("sub"), claims.get("unit", "") or ""
         if not isinstance(sub, str) or not sub or not isinstance(unit, str):
             raise Unauthenticated("invalid_token", "sub and unit must be strings")
-        return Principal(
+        principal = Principal(
             sub=sub, agency=agency, unit=unit, roles=tuple(roles),
             permissions=self.policy.permissions(agency, roles),
             is_central=self.policy.is_central(agency),
         )
+        # Kept no longer than the token's own expiry (without the leeway decoding allows).
+        return principal, float(claims["exp"])
 
 
 def authenticate(request: Request) -> Principal:

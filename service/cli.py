@@ -123,6 +123,37 @@ def token(
     typer.echo(make_token(settings, agency=agency, roles=role, unit=unit, subject=subject, ttl=ttl))
 
 
+retention_app = typer.Typer(help="Review dates and retention of owned data (policy section `lifecycle`).",
+                            no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted; "
+                                                         "change nothing.")] = False) -> None:
+    """Delete every entity whose review date passed by the policy's grace period (with its links
+    and the identifiers nothing else links to), each deletion audited; purge expired lookup
+    memories. Prints a JSON report."""
+    from service.db import Database, make_driver
+    from service.policy import policy_from_file
+    from service.retention import run_retention
+
+    settings = get_settings()
+    policy = policy_from_file(settings.policy_file)
+
+    async def run() -> dict[str, object]:
+        db = Database(make_driver(settings), settings.neo4j_database, settings.retry_after_seconds)
+        try:
+            return (await run_retention(db, policy, dry_run=dry_run)).as_dict()
+        finally:
+            await db.close()
+
+    report = asyncio.run(run())
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    counts = report["counts"]
+    err.print(f"{'would delete' if dry_run else 'deleted'}: {counts}")
+
+
 @app.command("schema-docs")
 def schema_docs(output: Annotated[str, typer.Option(help="Where to write the Markdown.")] = "docs/schema.md") -> None:
     """Write the schema page of the docs, derived from graph_schema/schema.yaml."""

@@ -37,6 +37,12 @@ which FtM's Ownership accepts, or a TRANSFERRED to a wallet) falls back to Unkno
 Stubs are exported as an entity of the mapped schema carrying only its id and a note
 ("redacted — held by <agency>; contact: <contact>"); redacted relationships likewise keep only
 their two ends and a note. Never a value.
+
+Evaluation and handling codes travel with the items: GraphML attributes `reliability`,
+`accuracy`, `handling`, `handling_notice`, `handling_note` (stubs: `handling` and its notice
+only); in FtM, the item's `notes` (relationships: `description`) carry "evaluation B2; H1: …".
+An export is a dissemination: one that would carry an item coded H2 that the caller's agency
+does not own is refused as a whole (`h2_items`, 403 in the router) — stubs included.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ from typing import Any
 
 from followthemoney import model
 from followthemoney.proxy import EntityProxy
+
+from service.errors import ApiError
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 # Characters XML 1.0 cannot carry at all, even escaped: dropped from exported text.
@@ -91,9 +99,40 @@ def _label(node: dict[str, Any]) -> str:
     return " ".join(n for n in names if n) or str(node.get("ref") or node["id"])
 
 
+CODE_ATTRS = ("reliability", "accuracy", "handling", "handling_notice", "handling_note")
+
+
+def h2_items(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], agency: str) -> list[str]:
+    """Ids of the H2 items (no dissemination without the owner's consent) of other agencies."""
+    return sorted({str(x["id"]) for x in [*nodes, *edges]
+                   if x.get("handling") == "H2" and x.get("owner_agency") != agency})
+
+
+def refuse_h2(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], agency: str) -> None:
+    """Refuse (403 `handling_h2`) an export that would carry another agency's H2 item, in full or as
+    a stub: an export is a dissemination, and H2 allows none without the owner's consent."""
+    blocked = h2_items(nodes, edges, agency)
+    if blocked:
+        raise ApiError(403, "handling_h2",
+                       f"export refused: {len(blocked)} item(s) carry handling code H2 (no dissemination without "
+                       f"the owner agency's consent): {', '.join(blocked)}; ask their owners, or use the JSON view",
+                       {"handling": "H2", "ids": blocked})
+
+
+def _codes_text(item: dict[str, Any]) -> str | None:
+    parts = []
+    if item.get("reliability") and not item.get("redacted"):
+        parts.append(f"evaluation {item['reliability']}{item.get('accuracy') or ''}")
+    if item.get("handling_notice"):
+        parts.append(str(item["handling_notice"]))
+    if item.get("handling_note") and not item.get("redacted"):
+        parts.append(f"handling note: {item['handling_note']}")
+    return "; ".join(parts) or None
+
+
 def _node_attrs(node: dict[str, Any]) -> dict[str, Any]:
     attrs: dict[str, Any] = {"type": node["type"], "label": _label(node), "redacted": bool(node.get("redacted"))}
-    for key in ("owner_agency", "sharing", "contact", "value", "ref"):
+    for key in ("owner_agency", "sharing", "contact", "value", "ref", *CODE_ATTRS):
         if node.get(key) is not None:
             attrs[key] = node[key]
     if not node.get("redacted"):
@@ -105,7 +144,7 @@ def _node_attrs(node: dict[str, Any]) -> dict[str, Any]:
 
 def _edge_attrs(edge: dict[str, Any]) -> dict[str, Any]:
     attrs: dict[str, Any] = {"type": edge["type"], "redacted": bool(edge.get("redacted"))}
-    for key in ("owner_agency", "sharing"):
+    for key in ("owner_agency", "sharing", *CODE_ATTRS):
         if edge.get(key) is not None:
             attrs[key] = edge[key]
     if not edge.get("redacted"):
@@ -240,6 +279,7 @@ def _node_entity(node: dict[str, Any]) -> EntityProxy:
         proxy.add("notes", _redacted_note(node), quiet=True)
     else:
         _fill_node(proxy, node)
+    proxy.add("notes", _codes_text(node), quiet=True)
     return proxy
 
 
@@ -267,6 +307,7 @@ def _edge_entity(edge: dict[str, Any], schemata: dict[str, str]) -> EntityProxy:
     proxy.add(dst_prop, edge["target"])
     if schema_name == "UnknownLink":
         proxy.add("role", edge["type"], quiet=True)
+    proxy.add("description", _codes_text(edge), quiet=True)
     if edge.get("redacted"):
         proxy.add("description", _redacted_note(edge), quiet=True)
         return proxy

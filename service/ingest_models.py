@@ -9,6 +9,7 @@ contract in the OpenAPI schema.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -20,17 +21,31 @@ from pydantic import BaseModel, Field
 
 from graph_schema import Property, PropertyError, Schema
 from graph_schema.normalise import IdentifierError, normalise
-from service import ids
-from service.policy import SHARING_LEVELS, Policy
+from service import clock, ids
+from service.policy import ACCURACY_CODES, HANDLING_CODES, RELIABILITY_CODES, SHARING_LEVELS, Policy
 
 MAX_REF = 256
-ENTITY_KEYS = frozenset({"type", "ref", "sharing", "properties", "id"})
-LINK_KEYS = frozenset({"type", "from", "to", "sharing", "properties", "ref"})
+MAX_HANDLING_NOTE = 2000
+CODE_KEYS = frozenset({"reliability", "accuracy", "handling", "handling_note"})
+ENTITY_KEYS = frozenset({"type", "ref", "sharing", "properties", "id"}) | CODE_KEYS
+LINK_KEYS = frozenset({"type", "from", "to", "sharing", "properties", "ref"}) | CODE_KEYS
+# What an item without codes holds (and what data stored before the codes existed reads as):
+# left out of the content hash, so such items keep the hash they always had.
+NO_CODES = {"reliability": "X", "accuracy": "4", "handling": "H0", "handling_note": None}
 END_KEYS = frozenset({"type", "ref"})
 # open < restricted < confidential: an agency's `max_sharing` caps how closely it may hold data.
 SHARING_RANK = {level: rank for rank, level in enumerate(SHARING_LEVELS)}
 
 Status = Literal["created", "updated", "unchanged"]
+
+_RELIABILITY_DOC = ("Source reliability (Europol): A reliable, B usually reliable, C not usually reliable, "
+                    "X cannot be assessed. Default from the policy (X)")
+_ACCURACY_DOC = ("Information accuracy (Europol): 1 known true without reservation, 2 known personally to the "
+                 "source, 3 not known personally but corroborated, 4 cannot be judged. A string or an integer; "
+                 "stored and returned as a string. Default from the policy (4)")
+_HANDLING_DOC = ("H0 crime prevention and repression only (default); H1 not to be used in judicial proceedings "
+                 "without the owner's consent; H2 no dissemination (grants, disseminations, exports) without "
+                 "the owner's consent; H3 other restriction, stated in `handling_note`")
 
 
 # --- documentation models (OpenAPI) ------------------------------------------------------------
@@ -43,6 +58,10 @@ class EntityIn(BaseModel):
         None, description="Default from the policy (restricted); ignored for identifiers, which have no owner")
     properties: dict[str, Any] = Field(default_factory=dict, description="Schema properties of the type")
     id: str | None = Field(None, description="Optional: the id the service gave this item (checked, never chosen)")
+    reliability: Literal["A", "B", "C", "X"] | None = Field(None, description=_RELIABILITY_DOC + "; entities only")
+    accuracy: Literal["1", "2", "3", "4"] | int | None = Field(None, description=_ACCURACY_DOC + "; entities only")
+    handling: Literal["H0", "H1", "H2", "H3"] | None = Field(None, description=_HANDLING_DOC + "; entities only")
+    handling_note: str | None = Field(None, description="The restriction of an H3 item (required with H3, only then)")
 
 
 class EndIn(BaseModel):
@@ -57,6 +76,10 @@ class LinkIn(BaseModel):
     sharing: Literal["open", "restricted", "confidential"] | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     ref: str | None = Field(None, description="Distinguishes several links of one type between the same ends")
+    reliability: Literal["A", "B", "C", "X"] | None = Field(None, description=_RELIABILITY_DOC)
+    accuracy: Literal["1", "2", "3", "4"] | int | None = Field(None, description=_ACCURACY_DOC)
+    handling: Literal["H0", "H1", "H2", "H3"] | None = Field(None, description=_HANDLING_DOC)
+    handling_note: str | None = Field(None, description="The restriction of an H3 link (required with H3, only then)")
 
 
 class IngestRequest(BaseModel):
@@ -99,6 +122,8 @@ class EntityRow:
     hash: str
     search: str
     explicit_id: str | None = None
+    codes: dict[str, Any] = field(default_factory=dict)  # reliability, accuracy, handling, handling_note
+    minor: bool | None = None  # Persons: under 18 at this ingest (service.clock); None for other types
 
 
 @dataclass(slots=True)
@@ -114,6 +139,7 @@ class LinkRow:
     sharing: str
     hash: str
     owned_ends: list[tuple[str, str]]  # (field, entity id) of ends that must be the caller's
+    codes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -131,9 +157,70 @@ class Plan:
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def content_hash(sharing: str, props: dict[str, Any]) -> str:
+def content_hash(sharing: str, props: dict[str, Any], codes: dict[str, Any] | None = None) -> str:
+    """Hash of what an ingest replaces: sharing, properties and the evaluation and handling codes.
+    Codes equal to NO_CODES are left out, so data pushed before codes existed keeps its hash."""
     canonical = _CANONICAL.encode(props)
-    return hashlib.sha256(f"{sharing}\n{canonical}".encode()).hexdigest()
+    text = f"{sharing}\n{canonical}"
+    if codes and codes != NO_CODES:
+        text += "\n" + _CANONICAL.encode(codes)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _codes(plan: Plan, section: str, index: int, item: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """The item's evaluation and handling codes, policy defaults for those not given."""
+    out: dict[str, Any] = {"reliability": policy.default_reliability, "accuracy": policy.default_accuracy,
+                           "handling": policy.default_handling, "handling_note": None}
+    raw = item.get("reliability")
+    if raw is not None:
+        if raw in RELIABILITY_CODES:
+            out["reliability"] = raw
+        else:
+            plan.error(section, index, "reliability",
+                       f"expected one of {', '.join(RELIABILITY_CODES)} (source reliability, A best, X cannot be "
+                       f"assessed), got {raw!r}")
+    raw = item.get("accuracy")
+    if raw is not None:
+        text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        if isinstance(text, str) and text in ACCURACY_CODES:
+            out["accuracy"] = text
+        else:
+            plan.error(section, index, "accuracy",
+                       f"expected one of {', '.join(ACCURACY_CODES)} (information accuracy, 1 best, 4 cannot be "
+                       f"judged), as a string or an integer, got {raw!r}")
+    raw = item.get("handling")
+    if raw is not None:
+        if raw in HANDLING_CODES:
+            out["handling"] = raw
+        else:
+            plan.error(section, index, "handling", f"expected one of {', '.join(HANDLING_CODES)}, got {raw!r}")
+    note = item.get("handling_note")
+    if out["handling"] == "H3":
+        if not isinstance(note, str) or not note.strip():
+            plan.error(section, index, "handling_note", "handling H3 needs a handling_note: the restriction, as text")
+        elif len(note) > MAX_HANDLING_NOTE:
+            plan.error(section, index, "handling_note", f"at most {MAX_HANDLING_NOTE} characters")
+        else:
+            out["handling_note"] = note
+    elif note is not None:
+        plan.error(section, index, "handling_note",
+                   f"a handling_note goes with handling H3 only (this item's handling is {out['handling']})")
+    return out
+
+
+def is_minor(birth_date: Any, today: dt.date) -> bool:
+    """Under 18 on `today`: the 18th birthday (1 March for 29 February) is still to come."""
+    if not isinstance(birth_date, str):
+        return False
+    try:
+        born = dt.date.fromisoformat(birth_date)
+    except ValueError:
+        return False
+    try:
+        adult = born.replace(year=born.year + 18)
+    except ValueError:  # 29 February
+        adult = dt.date(born.year + 18, 3, 1)
+    return today < adult
 
 
 # French numbers as partner systems usually write them ("06 12 34 56 78", "0612345678",
@@ -263,6 +350,7 @@ def build_plan(body: Any, schema: Schema, policy: Policy, agency: str) -> Plan:
         plan.error("batch", 0, "links", "expected a list")
         raw_links = []
 
+    today = clock.today()
     seen_entities: dict[str, int] = {}
     for i, item in enumerate(raw_entities):
         if not isinstance(item, dict):
@@ -284,6 +372,13 @@ def build_plan(body: Any, schema: Schema, policy: Policy, agency: str) -> Plan:
         if explicit is not None and not isinstance(explicit, str):
             plan.error("entities", i, "id", "expected a string")
             explicit = None
+        codes: dict[str, Any] = {}
+        if node.is_identifier:
+            for key in sorted(CODE_KEYS.intersection(item)):
+                plan.error("entities", i, key, f"{node.name} is an identifier, shared and without owner: "
+                                               "evaluation and handling codes go on owned entities and links")
+        else:
+            codes = _codes(plan, "entities", i, item, policy)
         if ref is None:
             continue
         if node.is_identifier:
@@ -297,7 +392,8 @@ def build_plan(body: Any, schema: Schema, policy: Policy, agency: str) -> Plan:
                             "", "", value, explicit)
         else:
             row = EntityRow(i, node.name, ref, _entity_id(agency, node.name, ref), False, props,
-                            sharing, content_hash(sharing, props), _search_text(props, node.search), explicit)
+                            sharing, content_hash(sharing, props, codes), _search_text(props, node.search), explicit,
+                            codes, is_minor(props.get("birth_date"), today) if node.name == "Person" else None)
         first = seen_entities.get(row.id)
         if first is not None:
             earlier = plan.entities[first]
@@ -328,6 +424,7 @@ def build_plan(body: Any, schema: Schema, policy: Policy, agency: str) -> Plan:
             plan.error("links", i, "type",
                        f"unknown relationship type {type_name!r} (known: {', '.join(schema.relationships)})")
         sharing = _sharing(plan, "links", i, item.get("sharing"), policy, agency)
+        link_codes = _codes(plan, "links", i, item, policy)
         props = (_coerce_props(plan, "links", i, item.get("properties"), rel.properties, rel.name)
                  if rel is not None else {})
         link_ref = item.get("ref")
@@ -388,7 +485,7 @@ def build_plan(body: Any, schema: Schema, policy: Policy, agency: str) -> Plan:
             continue
         seen_links[link_id] = len(plan.links)
         plan.links.append(LinkRow(i, rel.name, link_id, src[1], dst[1], src[0], dst[0], props, sharing,
-                                  content_hash(sharing, props), owned))
+                                  content_hash(sharing, props, link_codes), owned, link_codes))
     return plan
 
 

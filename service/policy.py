@@ -13,6 +13,11 @@ import yaml
 Permission = Literal["read", "write", "ingest", "manage_targets", "read_audit", "admin"]
 Sharing = Literal["open", "restricted", "confidential"]
 SHARING_LEVELS: tuple[Sharing, ...] = ("open", "restricted", "confidential")
+# Evaluation codes (Europol's 4x4), best first: source reliability and information accuracy.
+# Stored as strings, so that "best first" is also the strings' order (A < B < C < X, "1" < "4").
+RELIABILITY_CODES: tuple[str, ...] = ("A", "B", "C", "X")
+ACCURACY_CODES: tuple[str, ...] = ("1", "2", "3", "4")
+HANDLING_CODES: tuple[str, ...] = ("H0", "H1", "H2", "H3")
 AGENCY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 PERMISSIONS: tuple[Permission, ...] = ("read", "write", "ingest", "manage_targets", "read_audit", "admin")
 
@@ -27,13 +32,29 @@ class Agency:
 
 
 @dataclass(frozen=True)
+class Lifecycle:
+    """Retention, review, late-hit and matching settings (section `lifecycle` of the policy file)."""
+
+    review_months: int = 36  # an owned entity is due for review this long after its last update
+    minor_review_months: int = 12  # … or after this long for a Person flagged `minor`
+    grace_days: int = 90  # expired (deleted by `retention run`) this long after its review date
+    lookup_memory_months: int = 12  # a no-hit lookup is remembered this long (late hits)
+    match_name_threshold: float = 0.85  # fuzzy name score (0..1) for a possible match
+    match_max_candidates: int = 200  # candidates read per person and block at ingest
+
+
+@dataclass(frozen=True)
 class Policy:
     central_agency: str
     agencies: dict[str, Agency]
     roles: dict[str, frozenset[Permission]]
     default_sharing: Sharing = "restricted"
+    default_reliability: str = "X"
+    default_accuracy: str = "4"
+    default_handling: str = "H0"
     statistics_count_all: bool = True
     extra: dict[str, object] = field(default_factory=dict)
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     def permissions(self, agency: str, roles: list[str]) -> frozenset[Permission]:
         """What a caller of `agency` holding `roles` may do; unknown roles grant nothing."""
@@ -82,16 +103,51 @@ def load_policy(path: Path) -> Policy:
         if unknown:
             raise ValueError(f"role {role!r} names unknown permissions {sorted(unknown)}")
         roles[role] = frozenset(perms)
-    default_sharing = raw.get("defaults", {}).get("sharing", "restricted")
+    defaults = raw.get("defaults", {}) or {}
+    default_sharing = defaults.get("sharing", "restricted")
     if default_sharing not in SHARING_LEVELS:
         raise ValueError(f"default sharing {default_sharing!r} is not one of {SHARING_LEVELS}")
+    codes = {"reliability": (str(defaults.get("reliability", "X")), RELIABILITY_CODES),
+             "accuracy": (str(defaults.get("accuracy", "4")), ACCURACY_CODES),
+             "handling": (str(defaults.get("handling", "H0")), HANDLING_CODES)}
+    for name, (value, allowed) in codes.items():
+        if value not in allowed:
+            raise ValueError(f"default {name} {value!r} is not one of {allowed}")
+    if codes["handling"][0] == "H3":
+        raise ValueError("default handling H3 needs a note per item: choose H0, H1 or H2")
     return Policy(
         central_agency=central,
         agencies=agencies,
         roles=roles,
         default_sharing=default_sharing,
+        default_reliability=codes["reliability"][0],
+        default_accuracy=codes["accuracy"][0],
+        default_handling=codes["handling"][0],
         statistics_count_all=bool(raw.get("statistics_count_all", True)),
+        lifecycle=load_lifecycle(raw.get("lifecycle") or {}),
     )
+
+
+def load_lifecycle(raw: dict[str, object]) -> Lifecycle:
+    """The `lifecycle` section: unknown keys and out-of-range values are refused at load."""
+    defaults = Lifecycle()
+    unknown = sorted(set(raw) - set(defaults.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"lifecycle: unknown settings {unknown}")
+    values: dict[str, int | float] = {}
+    for name in defaults.__dataclass_fields__:
+        default = getattr(defaults, name)
+        value = raw.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"lifecycle.{name} must be a number, got {value!r}")
+        if isinstance(default, int) and (not float(value).is_integer() or value < 0):
+            raise ValueError(f"lifecycle.{name} must be a whole number >= 0, got {value!r}")
+        values[name] = int(value) if isinstance(default, int) else float(value)
+    if not 0 < values["match_name_threshold"] <= 1:
+        raise ValueError("lifecycle.match_name_threshold must be in (0, 1]")
+    if values["review_months"] < 1 or values["minor_review_months"] < 1 or values["lookup_memory_months"] < 1:
+        raise ValueError("lifecycle: review and memory periods are at least one month")
+    return Lifecycle(**values)  # type: ignore[arg-type]
 
 
 @lru_cache

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     retry_after_seconds: int = 5
 
+    # Audit trail: records are durable in a local journal first (`<state_dir>/audit-journal/`), then
+    # moved into the Neo4j chain; the mover may wait this long to gather more records per transaction.
+    audit_move_delay_ms: float = 100.0
+
     log_level: str = "INFO"
     log_json: bool = True
 

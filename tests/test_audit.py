@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import httpx
 import neo4j
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.audit import AuditLog, verify_chain
+from service.audit import AuditLog, journal_dir, replay_orphans, verify_chain
 from service.auth import Principal
 from service.db import Database, make_driver
 from service.settings import Settings
-from tests.conftest import ROOT, cypher
+from tests.conftest import ROOT, TEST_JWT_SECRET, cypher
+from tests.live import LiveService
 
 Auth = Callable[..., dict[str, str]]
 
@@ -34,11 +38,11 @@ def verify(settings: Settings) -> tuple[bool, int, str]:
     return asyncio.run(run())
 
 
-def cli_verify(settings: Settings) -> subprocess.CompletedProcess[str]:
+def cli_verify(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OFAST_GRAPH_NEO4J_URI": settings.neo4j_uri,
            "OFAST_GRAPH_NEO4J_USER": settings.neo4j_user, "OFAST_GRAPH_NEO4J_PASSWORD": settings.neo4j_password,
            "OFAST_GRAPH_STATE_DIR": str(settings.state_dir)}
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "ofast-graph"), "audit", "verify"], env=env,
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "ofast-graph"), "audit", "verify", *args], env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -168,28 +172,123 @@ def test_verify_detects_deleted_records(client: TestClient, auth: Auth, graph: n
     assert not ok and "head is missing" in message
 
 
-def test_group_commit_under_concurrency(graph: neo4j.Driver, settings: Settings) -> None:
-    """Many concurrent records, from two writers as if two API processes: one intact chain."""
+PRINCIPAL = Principal("sub", "police", "U", ("analyst",), frozenset({"read"}), False)
 
-    async def run() -> None:
+
+def test_group_commit_under_concurrency(graph: neo4j.Driver, settings: Settings, tmp_path: Path) -> None:
+    """Many concurrent records, from two writers as if two API processes (two journals in one
+    folder, one chain): one intact chain, and far fewer journal syncs than records."""
+    journal = tmp_path / "audit-journal"
+
+    async def run() -> list[int]:
         db1 = Database(make_driver(settings), settings.neo4j_database, 1)
         db2 = Database(make_driver(settings), settings.neo4j_database, 1)
         try:
-            logs = [AuditLog(db1), AuditLog(db2)]
-            principal = Principal("sub", "police", "U", ("analyst",), frozenset({"read"}), False)
+            logs = [AuditLog(db1, journal), AuditLog(db2, journal)]
             await asyncio.gather(*(
-                logs[i % 2].record(principal, "entity.read", target_ids=[f"id-{i}"], result_count=i)
+                logs[i % 2].record(PRINCIPAL, "entity.read", target_ids=[f"id-{i}"], result_count=i)
                 for i in range(300)
             ))
+            # Both journals are live (locked): neither writer takes the other's for orphaned.
+            assert len(list(journal.glob("*.journal"))) == 2
+            for log in logs:
+                await log.close()
+            return [log.syncs for log in logs]
         finally:
             await db1.close()
             await db2.close()
 
-    asyncio.run(run())
+    syncs = asyncio.run(run())
+    assert sum(syncs) < 30, syncs  # group sync: one sync covers every record queued meanwhile
     rows = events(graph)
     assert [r["seq"] for r in rows] == list(range(1, 301))
     assert sorted(r["result_count"] for r in rows) == list(range(300))
     assert verify(settings) == (True, 300, "300 records, chain intact")
+    assert list(journal.glob("*.journal")) == []  # everything moved: the journals are gone
+
+
+def test_flush_and_replay_are_idempotent(graph: neo4j.Driver, settings: Settings, tmp_path: Path) -> None:
+    """A journal replayed twice (a crash after the Neo4j commit, before the journal was emptied)
+    adds its records once; a journal still locked by its writer is left alone."""
+    journal = tmp_path / "audit-journal"
+
+    async def run() -> None:
+        db = Database(make_driver(settings), settings.neo4j_database, 1)
+        try:
+            log = AuditLog(db, journal, move_delay=3600)  # the mover waits: records stay in the journal
+            for i in range(5):
+                await log.record(PRINCIPAL, "entity.read", target_ids=[f"id-{i}"], result_count=i)
+            (path,) = journal.glob("*.journal")
+            assert len(path.read_text().splitlines()) == 5
+            assert events(graph) == []
+            assert await replay_orphans(db, journal) == 0  # locked by a live writer: not an orphan
+            saved = path.read_bytes()
+            await log.flush()  # moves now, whatever the delay
+            assert len(events(graph)) == 5
+            await log.close()
+            assert not path.exists()
+            path.write_bytes(saved)  # as if the process had died before emptying its journal
+            assert await replay_orphans(db, journal) == 0  # every record is in the chain already
+            assert not path.exists()
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    assert [r["result_count"] for r in events(graph)] == [0, 1, 2, 3, 4]
+    assert verify(settings) == (True, 5, "5 records, chain intact")
+
+
+def test_records_in_the_journal_survive_kill_9(graph: neo4j.Driver, settings: Settings, token: Any,
+                                               tmp_path: Path) -> None:
+    """The API is killed (-9) after answering reads whose records are in its journal only: the next
+    process replays them into the chain at startup, each exactly once, and the chain verifies."""
+    state = tmp_path / "state"
+    env = {"OFAST_GRAPH_NEO4J_URI": settings.neo4j_uri, "OFAST_GRAPH_NEO4J_USER": settings.neo4j_user,
+           "OFAST_GRAPH_NEO4J_PASSWORD": settings.neo4j_password, "OFAST_GRAPH_JWT_SECRET": TEST_JWT_SECRET,
+           "OFAST_GRAPH_STATE_DIR": str(state), "OFAST_GRAPH_LOG_LEVEL": "WARNING",
+           # The mover waits an hour: every record is still only in the journal at the kill.
+           "OFAST_GRAPH_AUDIT_MOVE_DELAY_MS": "3600000"}
+    reader = {"Authorization": f"Bearer {token('gendarmerie', 'analyst')}", "X-Purpose": "case 2026/7"}
+    api = LiveService(env, log=tmp_path / "api.log")
+    api.start()
+    try:
+        for i in range(5):
+            r = httpx.get(api.url + "/v1/lookup", params={"type": "Phone", "value": f"06 12 34 56 7{i}"},
+                          headers={**reader, "X-Request-ID": f"killed-{i}"}, timeout=30)
+            assert r.status_code == 200, r.text
+    finally:
+        api.kill()
+    journal = journal_dir(settings.model_copy(update={"state_dir": state}))
+    (path,) = journal.glob("*.journal")
+    saved = path.read_bytes()
+    assert len(saved.splitlines()) == 5
+    assert events(graph) == []  # answered, durable in the journal, not yet in Neo4j
+
+    api = LiveService({**env, "OFAST_GRAPH_AUDIT_MOVE_DELAY_MS": "0"}, log=tmp_path / "api.log")
+    api.start()
+    try:
+        # Reading the trail waits for the replay; the read itself is recorded after it.
+        r = httpx.get(api.url + "/v1/audit", params={"action": "lookup"},
+                      headers={"Authorization": f"Bearer {token('ofast', 'auditor')}"}, timeout=30)
+        assert r.status_code == 200, r.text
+        assert sorted(i["request_id"] for i in r.json()["items"]) == [f"killed-{i}" for i in range(5)]
+    finally:
+        api.stop()  # a clean stop moves the audit.read record, then removes the journal
+    assert list(journal.glob("*.journal")) == []
+    rows = events(graph)
+    assert [r["action"] for r in rows] == ["lookup"] * 5 + ["audit.read"]
+    assert [r["request_id"] for r in rows[:5]] == [f"killed-{i}" for i in range(5)]
+    assert all(r["purpose"] == "case 2026/7" and r["agency"] == "gendarmerie" for r in rows[:5])
+
+    # The dead process's journal comes back (a crash after the replay's commit, before the
+    # delete): `ofast-graph audit verify` replays it again, and nothing is added twice.
+    path.write_bytes(saved)
+    result = cli_verify(settings.model_copy(update={"state_dir": state}), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "ok": True, "checked": 6, "message": "6 records, chain intact", "replayed": 0}
+    assert not path.exists()
+    assert len(events(graph)) == 6
 
 
 def test_concurrent_requests_keep_the_chain(client: TestClient, auth: Auth, graph: neo4j.Driver,

@@ -74,7 +74,8 @@ def test_other_agency_gets_stub_or_404(client: TestClient, auth: Auth) -> None:
     assert stub.status_code == 200
     policy = client.app.state.policy  # type: ignore[attr-defined]
     assert stub.json() == {"id": e["P-restr"], "type": "Person", "owner_agency": "police",
-                           "contact": policy.contact("police"), "redacted": True}
+                           "contact": policy.contact("police"), "redacted": True, "handling": "H0",
+                           "handling_notice": "H0: for crime prevention and repression only"}
     assert "Karim" not in stub.text
     full = get(client, douane, e["P-open"]).json()
     assert full["redacted"] is False and full["properties"]["first_name"] == "Ouvert"

@@ -111,7 +111,7 @@ def test_neighbourhood_reaches_shared_phone_and_other_agency_stub(client: TestCl
     assert nodes[A]["value"] == PHONE_A and nodes[A]["redacted"] is False
     stub = nodes[D1]
     assert stub == {"id": D1, "type": "Person", "owner_agency": "douane", "redacted": True,
-                    "contact": stub["contact"]}
+                    "contact": stub["contact"], "handling": "H0", "handling_notice": stub["handling_notice"]}
     assert "DNRED" in stub["contact"]
     assert "Moussa" not in r.text and "Diallo" not in r.text and "Informant" not in r.text
     edges = {(e["source"], e["target"]): e for e in body["edges"]}

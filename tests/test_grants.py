@@ -10,18 +10,9 @@ from fastapi.testclient import TestClient
 
 from service import ids
 from service.visibility import node_full, node_known, rel_full
-from tests.conftest import cypher
+from tests.conftest import cypher, ingest_as
 
 Auth = Callable[..., dict[str, str]]
-
-
-def push(client: TestClient, auth: Auth, agency: str, entities: list[dict[str, Any]],
-         links: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    r = client.post("/v1/ingest", json={"entities": entities, "links": links or []},
-                    headers=auth(agency, "investigator"))
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def person(ref: str, sharing: str = "restricted", name: str = "Karim") -> dict[str, Any]:
@@ -42,7 +33,7 @@ def grant(client: TestClient, headers: dict[str, str], entity_id: str, agency: s
 
 
 def test_owner_grants_then_revokes(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    push(client, auth, "police", [person("P-1", "confidential")])
+    ingest_as(client, auth, "police", [person("P-1", "confidential")])
     pid = ids.entity_id("police", "Person", "P-1")
     assert sees(graph, "douane", pid) == (False, False)
 
@@ -85,7 +76,7 @@ def test_owner_grants_then_revokes(client: TestClient, auth: Auth, graph: neo4j.
 
 
 def test_central_agency_grants_and_revokes(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    push(client, auth, "gendarmerie", [person("G-1")])
+    ingest_as(client, auth, "gendarmerie", [person("G-1")])
     gid = ids.entity_id("gendarmerie", "Person", "G-1")
     assert grant(client, auth("ofast", "investigator"), gid, "police").status_code == 201
     assert sees(graph, "police", gid) == (True, True)
@@ -95,7 +86,7 @@ def test_central_agency_grants_and_revokes(client: TestClient, auth: Auth, graph
 
 
 def test_who_may_not(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    push(client, auth, "police", [person("P-1"), person("P-2", "confidential")])
+    ingest_as(client, auth, "police", [person("P-1"), person("P-2", "confidential")])
     restricted = ids.entity_id("police", "Person", "P-1")
     confidential = ids.entity_id("police", "Person", "P-2")
     # Another agency: 403 on what it knows of, 404 on what does not exist for it.
@@ -124,13 +115,13 @@ def test_who_may_not(client: TestClient, auth: Auth, graph: neo4j.Driver) -> Non
                          headers=auth("police", "investigator")).status_code == 422
     assert grant(client, auth("police", "investigator"), restricted, "douane", reason="").status_code == 422
     # Identifiers have no owner and are seen by all: nothing to grant on them.
-    push(client, auth, "police", [{"type": "Phone", "ref": "0612345678"}])
+    ingest_as(client, auth, "police", [{"type": "Phone", "ref": "0612345678"}])
     phone = ids.identifier_id("Phone", "+33612345678")
     assert grant(client, auth("ofast", "investigator"), phone, "douane").status_code == 404
 
 
 def test_grant_covers_the_node_not_its_links(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    body = push(client, auth, "police", [person("P-1"), {"type": "Phone", "ref": "0612345678"}],
+    body = ingest_as(client, auth, "police", [person("P-1"), {"type": "Phone", "ref": "0612345678"}],
                 [{"type": "USES", "from": {"type": "Person", "ref": "P-1"},
                   "to": {"type": "Phone", "ref": "0612345678"}, "sharing": "restricted"}])
     pid, link = body["entities"][0]["id"], body["links"][0]["id"]
@@ -142,16 +133,16 @@ def test_grant_covers_the_node_not_its_links(client: TestClient, auth: Auth, gra
 
 
 def test_grant_survives_a_repush(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    push(client, auth, "police", [person("P-1", name="Karim")])
+    ingest_as(client, auth, "police", [person("P-1", name="Karim")])
     pid = ids.entity_id("police", "Person", "P-1")
     assert grant(client, auth("police", "investigator"), pid, "douane").status_code == 201
-    push(client, auth, "police", [person("P-1", name="Karim B.")])
+    ingest_as(client, auth, "police", [person("P-1", name="Karim B.")])
     assert sees(graph, "douane", pid) == (True, True)
 
 
 def test_dissemination(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    push(client, auth, "police", [person("P-1", "confidential"), person("P-2")])
-    push(client, auth, "douane", [person("D-1", "confidential")])
+    ingest_as(client, auth, "police", [person("P-1", "confidential"), person("P-2")])
+    ingest_as(client, auth, "douane", [person("D-1", "confidential")])
     p1, p2 = ids.entity_id("police", "Person", "P-1"), ids.entity_id("police", "Person", "P-2")
     d1 = ids.entity_id("douane", "Person", "D-1")
     body = {"entity_ids": [p1, p2, d1], "agencies": ["douane", "gendarmerie"], "note": "Analyse OFAST n°12"}
@@ -197,7 +188,7 @@ def test_dissemination(client: TestClient, auth: Auth, graph: neo4j.Driver) -> N
 
 
 def test_disseminations_paginate(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    push(client, auth, "police", [person("P-1")])
+    ingest_as(client, auth, "police", [person("P-1")])
     p1 = ids.entity_id("police", "Person", "P-1")
     made = []
     for i in range(5):

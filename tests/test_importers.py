@@ -371,7 +371,8 @@ P-1,,Karim,Benali,Le Chat; Tonton,1991-03-02,FR
 P-2,confidential,Nadia,Haddad,,,
 P-3,,Bad,Date,,1991-13-45,
 """)
-    _write_csv(folder, "networks.csv", "ref,name,kind,territory\nN-1,Clan Benali,retail_point,Marseille (13)\n")
+    _write_csv(folder, "networks.csv", "ref,name,kind,territory,reliability,accuracy,handling\n"
+                                       "N-1,Clan Benali,retail_point,Marseille (13),B,2,H2\n")
     _write_csv(folder, "phones.csv", "ref\n06 12 34 56 78\n+33 7 00 00 00 01\n")
     _write_csv(folder, "seizures.csv", 'ref,date,drug,quantity,unit,method\nS-1,2024-06-01,cocaine,"12,5",kg,road\n')
     _write_csv(folder, "locations.csv",
@@ -408,6 +409,8 @@ USES,Person,P-3,Phone,0612345678,,,
                           "ORDER BY p")
     assert roles == [{"p": "P-1", "r": "head"}, {"p": "P-2", "r": "lookout"}]
     assert cypher(graph, "MATCH (p:Person {ref: 'P-3'}) RETURN p") == []
+    assert cypher(graph, "MATCH (n:Network {ref: 'N-1'}) RETURN n.reliability AS r, n.accuracy AS a, n.handling AS h") \
+        == [{"r": "B", "a": "2", "h": "H2"}]
 
 
 def test_csv_import_refuses_unknown_files_and_columns(live: str, token: TokenFactory, graph: neo4j.Driver,

@@ -12,6 +12,12 @@ values and refs are unique marker strings, so a leak is a substring of the raw r
   link with such an end, appears at all — except an id the request itself named (a 404 may
   echo it).
 
+Entities and links carry random handling codes (H3 with a marker note: content, never in a
+stub) and evaluation codes; some Persons are minors (born 15 years ago), known to their owner
+only: for every other agency, the central agency included (checked as a viewer whenever the
+graph holds a minor), a minor is like a confidential item without grant — lookup's hit / no-hit
+names the holder, and that is all. Stubs must show their handling code.
+
 Read endpoints are listed in READ_ENDPOINTS; those not registered in the app are not exercised
 (not skipped: they are simply not among the existing routes), and any other GET route under
 /v1 is exercised generically, so a new endpoint is covered before anyone lists it.
@@ -20,6 +26,7 @@ Read endpoints are listed in READ_ENDPOINTS; those not registered in the app are
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import uuid
@@ -55,6 +62,16 @@ IDENT_VALUES = {  # raw values as partners write them; normalised server-side
 }
 IDENT_TYPES = sorted(t for t in SCHEMA.identifier_types if t in IDENT_VALUES)
 STRING_TYPES = ("string", "text", "list[string]")
+HANDLING = ("H0", "H1", "H2", "H3")
+_today = dt.date.today()
+MINOR_BIRTH_DATE = _today.replace(year=_today.year - 15, day=min(_today.day, 28)).isoformat()
+
+
+def codes(handling: str, note: str) -> dict[str, Any]:
+    """Handling code (H3 with its note) and evaluation codes derived from it, so every code is pushed."""
+    k = HANDLING.index(handling)
+    return {"handling": handling, "reliability": "ABCX"[k], "accuracy": str(k + 1),
+            **({"handling_note": note} if handling == "H3" else {})}
 
 _cases_run = 0
 
@@ -70,12 +87,16 @@ class Ent:
     ref: str = ""
     props: dict[str, Any] = field(default_factory=dict)
     id: str = ""
+    handling: str = "H0"
+    minor: bool = False
+    note: str = ""  # handling note (H3), a marker: content
 
     @property
     def markers(self) -> list[str]:
-        out = [self.ref]
-        for v in self.props.values():
-            out += v if isinstance(v, list) else [v]
+        out = [self.ref] + ([self.note] if self.note else [])
+        for name, v in self.props.items():
+            if name != "birth_date":  # a minor's: not a unique marker
+                out += v if isinstance(v, list) else [v]
         return out
 
 
@@ -96,6 +117,15 @@ class Link:
     sharing: str
     props: dict[str, Any] = field(default_factory=dict)
     id: str = ""
+    handling: str = "H0"
+    note: str = ""
+
+    @property
+    def markers(self) -> list[str]:
+        out = [self.note] if self.note else []
+        for v in self.props.values():
+            out += v if isinstance(v, list) else [v]
+        return out
 
 
 @dataclass
@@ -119,8 +149,11 @@ class World:
 
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
-    ents = [Ent(draw(st.sampled_from(ENTITY_TYPES)), draw(st.sampled_from(OWNERS)), draw(st.sampled_from(SHARING)))
+    ents = [Ent(draw(st.sampled_from(ENTITY_TYPES)), draw(st.sampled_from(OWNERS)), draw(st.sampled_from(SHARING)),
+                handling=draw(st.sampled_from(HANDLING)))
             for _ in range(draw(st.integers(2, 8)))]
+    for e in ents:
+        e.minor = e.type == "Person" and draw(st.booleans())
     kinds = draw(st.lists(st.sampled_from(IDENT_TYPES), min_size=1, max_size=5))
     idents = [Ident(t, IDENT_VALUES[t](k)) for k, t in enumerate(kinds)]
     candidates: list[tuple[str, tuple[str, int], tuple[str, int], str | None]] = []
@@ -141,11 +174,12 @@ def worlds(draw: st.DrawFn) -> World:
     chosen = draw(st.lists(st.sampled_from(range(len(candidates))), unique=True, max_size=12,
                            min_size=min(3, len(candidates)))) if candidates else []
     links = [Link(candidates[c][0], candidates[c][1], candidates[c][2],
-                  candidates[c][3] or draw(st.sampled_from(OWNERS)), draw(st.sampled_from(SHARING)))
+                  candidates[c][3] or draw(st.sampled_from(OWNERS)), draw(st.sampled_from(SHARING)),
+                  handling=draw(st.sampled_from(HANDLING)))
              for c in chosen]
     n = len(ents) + len(idents)
     grants = draw(st.lists(st.tuples(st.integers(0, len(ents) - 1), st.sampled_from(OWNERS)), max_size=4, unique=True))
-    grants = [(e, a) for e, a in grants if ents[e].owner != a]
+    grants = [(e, a) for e, a in grants if ents[e].owner != a and not ents[e].minor]  # a minor: 422
     pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), min_size=1, max_size=5))
     objectives = draw(st.lists(st.tuples(st.integers(0, n - 1), st.sampled_from(OWNERS)), max_size=3, unique=True))
     targets = draw(st.lists(st.tuples(st.integers(0, len(ents) - 1), st.booleans()), max_size=2,
@@ -153,6 +187,9 @@ def worlds(draw: st.DrawFn) -> World:
     disseminations = draw(st.lists(st.tuples(
         st.lists(st.integers(0, len(ents) - 1), min_size=1, max_size=3, unique=True),
         st.lists(st.sampled_from(OWNERS), min_size=1, max_size=2, unique=True)), max_size=1))
+    # The central agency may not disseminate H2 items (403) nor minors, which it does not know (422).
+    disseminations = [(kept, agencies) for indexes, agencies in disseminations
+                      if (kept := [i for i in indexes if ents[i].handling != "H2" and not ents[i].minor])]
     return World(ents, idents, links, grants, pairs, objectives, targets, disseminations)
 
 
@@ -169,10 +206,14 @@ def mark(world: World) -> None:
 
     for e in world.ents:
         e.ref = marker()
+        e.note = marker() if e.handling == "H3" else ""
         for name, prop in SCHEMA.node(e.type).properties.items():
             if prop.type in STRING_TYPES:
                 e.props[name] = [marker()] if prop.type == "list[string]" else marker()
+        if e.minor:
+            e.props["birth_date"] = MINOR_BIRTH_DATE
     for link in world.links:
+        link.note = marker() if link.handling == "H3" else ""
         for name, prop in SCHEMA.relationship(link.type).properties.items():
             if prop.type in STRING_TYPES:
                 link.props[name] = [marker()] if prop.type == "list[string]" else marker()
@@ -196,9 +237,11 @@ def push(client: TestClient, auth: Auth, world: World) -> None:
         if not ents and not links:
             continue
         body = {
-            "entities": [{"type": e.type, "ref": e.ref, "sharing": e.sharing, "properties": e.props} for e in ents],
+            "entities": [{"type": e.type, "ref": e.ref, "sharing": e.sharing, "properties": e.props,
+                          **codes(e.handling, e.note)} for e in ents],
             "links": [{"type": link.type, "from": end_ref(world, link.source), "to": end_ref(world, link.target),
-                       "sharing": link.sharing, "properties": link.props} for link in links],
+                       "sharing": link.sharing, "properties": link.props, **codes(link.handling, link.note)}
+                      for link in links],
         }
         r = client.post("/v1/ingest", headers=auth(agency, "investigator"), json=body)
         assert r.status_code == 200, r.text
@@ -234,12 +277,22 @@ def setup_workflow(client: TestClient, auth: Auth, world: World, routes: set[tup
                 client.post(f"/v1/priority-targets/{r.json()['id']}/transitions",
                             headers=auth(CENTRAL, "target_manager"),
                             json={"to": "active", "reason": "leak test", "lead_agency": ent.owner})
+    if ("POST", "/v1/matches/{}/judgement") in routes:
+        # Possible matches (persons of two agencies on a shared identifier, with similar marker
+        # names): each agency judges its first one `same`, so SAME_AS links are there to be read.
+        for agency in OWNERS:
+            alerts = client.get("/v1/alerts", headers=auth(agency, "investigator")).json().get("items", [])
+            for match in [a["match_id"] for a in alerts if a.get("match_id")][:1]:
+                client.post(f"/v1/matches/{match}/judgement", json={"verdict": "same", "note": "leak test"},
+                            headers=auth(agency, "investigator"))
 
 
 # --- who may see what ---------------------------------------------------------------------------
 
 
 def ent_full(world: World, e: Ent, agency: str) -> bool:
+    if e.minor and e.owner != agency:  # a minor: hit / no-hit only, for every other agency
+        return False
     return (agency == CENTRAL or e.sharing == "open" or e.owner == agency
             or any(world.ents[i] is e and a == agency for i, a in world.grants)
             or any(agency in agencies and any(world.ents[i] is e for i in indexes)
@@ -248,7 +301,11 @@ def ent_full(world: World, e: Ent, agency: str) -> bool:
 
 def node_known(world: World, end: tuple[str, int], agency: str) -> bool:
     node = world.node(end)
-    return isinstance(node, Ident) or node.sharing != "confidential" or ent_full(world, node, agency)
+    if isinstance(node, Ident):
+        return True
+    if node.minor and node.owner != agency:
+        return False
+    return node.sharing != "confidential" or ent_full(world, node, agency)
 
 
 def link_full(link: Link, agency: str) -> bool:
@@ -265,9 +322,9 @@ def forbidden(world: World, agency: str) -> tuple[set[str], set[str]]:
         if not node_known(world, ("e", i), agency):
             ids.add(e.id)
     for link in world.links:
-        if not link_full(link, agency):
-            markers.update(m for v in link.props.values() for m in (v if isinstance(v, list) else [v]))
         ends_known = node_known(world, link.source, agency) and node_known(world, link.target, agency)
+        if not link_full(link, agency) or not ends_known:
+            markers.update(link.markers)
         if not ends_known or (link.sharing == "confidential" and not link_full(link, agency)):
             ids.add(link.id)
     return markers, ids
@@ -316,6 +373,21 @@ def _neighbourhood(world: World) -> Iterator[Request]:
             yield f"/v1/entities/{node_id}/neighbourhood", {"depth": 2, "format": ("graphml", "ftm")[k]}
 
 
+def _matches(client: TestClient, auth: Auth) -> Callable[[World], Iterator[Request]]:
+    """Every possible match any owner agency was alerted to, asked by every agency (a 404 for those
+    that are not a party, or may not know the other person)."""
+    def requests(world: World) -> Iterator[Request]:
+        found: set[str] = set()
+        for agency in OWNERS:
+            items = client.get("/v1/alerts", headers=auth(agency, "analyst")).json().get("items", [])
+            found.update(a["match_id"] for a in items if a.get("match_id"))
+        print(f"leak case: {len(found)} possible match(es)", flush=True)
+        for match in sorted(found):
+            yield f"/v1/matches/{match}", {}
+
+    return requests
+
+
 def _priority_targets(client: TestClient, auth: Auth) -> Callable[[World], Iterator[Request]]:
     def requests(world: World) -> Iterator[Request]:
         yield "/v1/priority-targets", {}
@@ -347,6 +419,9 @@ def read_endpoints(client: TestClient, auth: Auth) -> dict[str, Callable[[World]
         "/v1/priority-targets/{}/evidence": lambda w: iter(()),
         "/v1/disseminations": lambda w: iter([("/v1/disseminations", {})]),
         "/v1/entities/{}/grants": lambda w: ((f"/v1/entities/{e.id}/grants", {}) for e in w.ents),
+        "/v1/review-queue": lambda w: iter([("/v1/review-queue", {}),
+                                            ("/v1/review-queue", {"due_before": "2999-12-31"})]),
+        "/v1/matches/{}": _matches(client, auth),
     }
 
 
@@ -387,7 +462,8 @@ def check(client: TestClient, auth: Auth, world: World, endpoints: dict[str, Cal
           ) -> int:
     requests = [(name, req) for name, make in endpoints.items() for req in make(world)]
     made = 0
-    for agency in VIEWERS:
+    # The central agency sees everything but other agencies' minors: a viewer when there are some.
+    for agency in VIEWERS + ((CENTRAL,) if any(e.minor for e in world.ents) else ()):
         markers, ids = forbidden(world, agency)
         headers = {**auth(agency, "investigator", "target_manager", unit=f"{agency}-unit"),
                    "X-Purpose": "leak test"}
@@ -434,6 +510,12 @@ def test_no_leaks(client: TestClient, auth: Auth, graph: neo4j.Driver, world: Wo
     for e in world.ents:
         body = client.get(f"/v1/entities/{e.id}", headers=auth(e.owner, "analyst")).text
         assert all(m in body for m in e.markers), body[:500]
+        # A stub shows the handling code (never the note: a marker, checked above).
+        stub_viewer = next((a for a in VIEWERS if node_known(world, ("e", world.ents.index(e)), a)
+                            and not ent_full(world, e, a)), None)
+        if stub_viewer is not None:
+            stub = client.get(f"/v1/entities/{e.id}", headers=auth(stub_viewer, "analyst")).json()
+            assert stub["redacted"] is True and stub["handling"] == e.handling, stub
     _cases_run += 1
     print(f"leak case {_cases_run}: {len(world.ents)} entities, {len(world.idents)} identifiers, "
           f"{len(world.links)} links, {made} requests: no leak", flush=True)

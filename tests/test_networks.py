@@ -101,7 +101,9 @@ def test_network_summary_as_police(client: TestClient, auth: Auth) -> None:
     assert set(members) == {head, courier}  # the confidential lieutenant does not exist for police
     assert members[head]["role"] == "head" and members[head]["person"]["properties"]["last_name"] == "Morel"
     assert members[courier]["person"] == {"id": courier, "type": "Person", "owner_agency": "douane",
-                                          "contact": "DNRED — permanence, +33 1 00 00 00 03", "redacted": True}
+                                          "contact": "DNRED — permanence, +33 1 00 00 00 03", "redacted": True,
+                                          "handling": "H0",
+                                          "handling_notice": "H0: for crime prevention and repression only"}
     assert members[courier]["role"] is None and members[courier]["link"]["redacted"] is True
     cases = {c["case"]["id"]: c for c in body["cases"]}
     assert set(cases) == {eid("douane", "Case", "C-OPEN"), eid("douane", "Case", "C-RESTR")}
@@ -310,7 +312,8 @@ def test_bridges_per_agency(client: TestClient, auth: Auth, graph: neo4j.Driver)
     assert stubs == {n1: True, n2: True, n3: False}
     assert person["node"] == {"id": eid("police", "Person", "P"), "type": "Person", "owner_agency": "police",
                               "contact": "Police nationale — permanence OFAST relay, +33 1 00 00 00 01",
-                              "redacted": True}
+                              "redacted": True, "handling": "H0",
+                              "handling_notice": "H0: for crime prevention and repression only"}
     text = json.dumps(body, ensure_ascii=False)
     for secret in ("Serge", "Secret", eid("police", "Person", "S"), "Réseau Nord", "Réseau Sud", "Paul", "Quentin"):
         assert secret not in text

@@ -524,7 +524,8 @@ def test_restricted_person_is_a_stub_to_other_agencies(client: TestClient, auth:
     for agency in ("douane", "gendarmerie"):
         body = seen[agency]
         assert body["entity"] == {"id": world["head"], "type": "Person", "owner_agency": "police",
-                                  "contact": body["entity"]["contact"], "redacted": True}
+                                  "contact": body["entity"]["contact"], "redacted": True, "handling": "H0",
+                                  "handling_notice": "H0: for crime prevention and repression only"}
         assert "Boss" not in str(body) and "Karim" not in str(body)
         assert body["justification"] is None and body["entity_hidden"] is False
         assert body["status"] == "active" and body["lead_agency"] == "police"
@@ -733,6 +734,21 @@ def test_csv_export(client: TestClient, auth: Auth, world: dict[str, str]) -> No
                           headers=auth("police", "analyst"))
     rows = list(csv.DictReader(io.StringIO(filtered.text)))
     assert [row["id"] for row in rows] == [head["id"]] and rows[0]["entity_label"] == "Karim Boss"
+
+
+def test_exports_refuse_another_agencys_h2_entity(client: TestClient, auth: Auth, world: dict[str, str]) -> None:
+    ingest(client, auth, "douane", [{**person("D-H2", "Code", "Deux", "open"), "handling": "H2"}])
+    h2 = eid("douane", "Person", "D-H2")
+    target_in(client, auth, h2, "active")
+    for agency in ("ofast", "police"):  # the central agency too: H2 needs the owner's consent
+        for path in ("/export.csv", "/report.html"):
+            r = client.get(f"{BASE}{path}", headers=auth(agency, "analyst"))
+            assert r.status_code == 403, (agency, path, r.text)
+            error = r.json()["error"]
+            assert error["code"] == "handling_h2" and "H2" in error["message"] and error["details"]["ids"] == [h2]
+        assert client.get(BASE, headers=auth(agency, "analyst")).status_code == 200  # the JSON view stays
+    # the owner may export its own H2 item
+    assert client.get(f"{BASE}/export.csv", headers=auth("douane", "analyst")).status_code == 200
 
 
 def test_html_report(client: TestClient, auth: Auth, world: dict[str, str], people: list[str]) -> None:

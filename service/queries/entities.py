@@ -25,7 +25,7 @@ RETURN {node_view('n')} AS node, full, links
 """
 
 # What the caller may learn about an item it wants to delete: nothing beyond "known".
-DELETE_PROBE = f"""
+OWNER_PROBE = f"""
 MATCH (n:Node {{id: $id}})
 WHERE {node_known('n')}
 RETURN n:Identifier AS identifier, n.owner_agency AS owner, n.type AS type

@@ -23,7 +23,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from graph_schema import get_schema
-from service.visibility import node_known, node_view, rel_known, rel_view
+from service.visibility import node_evaluated, node_known, node_view, rel_evaluated, rel_known, rel_view
 
 
 def rel_types(types: tuple[str, ...] | None) -> str:
@@ -31,13 +31,16 @@ def rel_types(types: tuple[str, ...] | None) -> str:
     return get_schema().relationship_pattern(list(types) if types else None)
 
 
-def _neighbourhood(depth: int, types: tuple[str, ...] | None, raw: bool) -> str:
+def _neighbourhood(depth: int, types: tuple[str, ...] | None, raw: bool, evaluated: bool = False) -> str:
     d = int(depth)
     if not 1 <= d <= 3:
         raise ValueError("depth must be in 1..3")
     rels = rel_types(types)
     known_r = "true" if raw else rel_known("r")
     known_b = "true" if raw else node_known("b")
+    if evaluated and not raw:  # min_reliability / min_accuracy: only items seen in full meeting them
+        known_r += f" AND {rel_evaluated('r')}"
+        known_b += f" AND {node_evaluated('b')}"
     parts = ["MATCH (s:Node {id: $id})" + ("" if raw else f" WHERE {node_known('s')}"),
              "WITH [s] AS l0, false AS truncated"]
     carried = ["l0"]
@@ -73,7 +76,7 @@ RETURN [x IN every | {view_x}] AS nodes, edges, truncated""")
 
 
 @lru_cache
-def neighbourhood(depth: int, types: tuple[str, ...] | None) -> str:
+def neighbourhood(depth: int, types: tuple[str, ...] | None, evaluated: bool = False) -> str:
     """The nodes within `depth` hops of `$id` and the links between them, in one statement.
 
     Breadth-first, one `CALL` per level: level k expands from the nodes of level k-1 onto
@@ -85,8 +88,13 @@ def neighbourhood(depth: int, types: tuple[str, ...] | None) -> str:
     between two nodes of the outermost level would take depth+1 hops), each counted once,
     at most `$edge_cap`. Empty when the start node is unknown to the caller (→ 404).
     `depth` is spliced as an int in 1..3: it shapes the statement (one CALL per level).
+
+    `evaluated`: the traversal also requires every relationship and entity it steps over to be
+    seen in full with evaluation codes at least `$min_reliability` and `$min_accuracy`
+    (`service.visibility.node_evaluated`); identifiers have no codes and pass. The start node is
+    always returned. Stubs cannot show they meet a minimum: a filtered neighbourhood leaves them out.
     """
-    return _neighbourhood(depth, types, raw=False)
+    return _neighbourhood(depth, types, raw=False, evaluated=evaluated)
 
 
 @lru_cache

@@ -17,7 +17,8 @@ LOCK_ENTITY = f"""
 MATCH (e:Entity {{id: $id}})
 WHERE {node_known("e")}
 SET e.grantees = coalesce(e.grantees, [])
-RETURN e.owner_agency AS owner_agency, e.grantees AS grantees
+RETURN e.owner_agency AS owner_agency, e.grantees AS grantees, coalesce(e.handling, 'H0') AS handling,
+       coalesce(e.minor, false) AS minor
 """
 
 ENTITY_FOR_LIST = f"""
@@ -61,11 +62,13 @@ RETURN g {.*} AS grant
 ORDER BY g.at DESC, g.id DESC
 """
 
-# Disseminations are made by the central agency, which knows every entity.
-EXISTING_ENTITIES = """
+# Disseminations are made by the central agency, which knows every entity but other agencies'
+# minors (those do not exist for it). The handling code decides whether it may disseminate (H2).
+EXISTING_ENTITIES = f"""
 UNWIND $ids AS eid
-MATCH (e:Node:Entity {id: eid})
-RETURN e.id AS id
+MATCH (e:Node:Entity {{id: eid}})
+WHERE {node_known("e")}
+RETURN e.id AS id, e.owner_agency AS owner_agency, coalesce(e.handling, 'H0') AS handling
 """
 
 # One statement: the Dissemination record, then a Grant for every (entity, agency) pair that is

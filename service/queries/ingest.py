@@ -32,22 +32,32 @@ RETURN collect(CASE WHEN created THEN r.id END) AS created, collect(CASE WHEN ch
 """
 
 
+# A Person's `minor` flag (`r.minor`: under 18 on the service clock's today) is set at creation
+# and re-evaluated whenever the person's data changes; it stays true while the birth date stays
+# the same (data collected on a minor remains data on a minor once the person turns 18), and a
+# corrected birth date re-evaluates it. It is assigned before `n += r.p` so it reads the old birth date.
+_MINOR_ON_CREATE = ", n.minor = r.minor"
+_MINOR_ON_CHANGE = ("n.minor = r.minor OR (coalesce(n.minor, false) AND coalesce(n.birth_date = r.p.birth_date, "
+                    "false)), ")
+
+
 @lru_cache
 def upsert_entities(type_name: str) -> str:
     """Create or update owned entities of one type."""
     get_schema().node(type_name)  # whitelist check
+    person = type_name == "Person"
     return f"""
 UNWIND $rows AS r
 MERGE (n:Node {{id: r.id}})
 ON CREATE SET n:Entity:{type_name}, n += r.p, n.type = '{type_name}', n.ref = r.ref, n.owner_agency = $agency,
               n.owner_unit = $unit, n.created_at = $now, n.updated_at = $now, n.version = 1,
-              n.source_system = $source, n.batch_id = $batch
+              n.source_system = $source, n.batch_id = $batch{_MINOR_ON_CREATE if person else ""}
 WITH n, r, n.batch_id = $batch AS created
 WITH n, r, created, NOT created AND coalesce(n.content_hash, '') <> r.p.content_hash AS changed
 WHERE created OR changed
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
-  SET n += r.p, n.version = coalesce(n.version, 0) + 1, n.source_system = $source, n.updated_at = $now,
-      n.batch_id = $batch)
+  SET {_MINOR_ON_CHANGE if person else ""}n += r.p, n.version = coalesce(n.version, 0) + 1,
+      n.source_system = $source, n.updated_at = $now, n.batch_id = $batch)
 {_STATUSES}"""
 
 

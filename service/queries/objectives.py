@@ -36,9 +36,11 @@ RETURN o {.*} AS objective
 
 
 def _known_to(var: str, agency: str) -> str:
-    """node_known for another agency than the caller's (`agency` is a Cypher expression)."""
-    return (f"({var}:Identifier OR {var}.sharing <> 'confidential' OR {agency} = $central_agency "
-            f"OR {var}.owner_agency = {agency} OR {agency} IN coalesce({var}.grantees, []))")
+    """node_known for another agency than the caller's (`agency` is a Cypher expression), minors
+    rule included (another agency's minor is known to no one but its owner)."""
+    return (f"(({var}:Identifier OR {var}.sharing <> 'confidential' OR {agency} = $central_agency "
+            f"OR {var}.owner_agency = {agency} OR {agency} IN coalesce({var}.grantees, [])) "
+            f"AND (CASE WHEN {var}.minor = true THEN {var}.owner_agency = {agency} ELSE true END))")
 
 
 def _rel_known_to(var: str, agency: str) -> str:

@@ -2,18 +2,23 @@
 
 `shared_identifier`: an ingest linked one of the agency's entities to an identifier another
 agency's data also uses. `objective_overlap`: another agency declared an objective on the same
-entity, or on one linked through a shared identifier. An alert names the recipient's own entity,
-the other agency and whom to call there — never the other side's data.
+entity, or on one linked through a shared identifier. `late_hit`: a lookup that found nothing
+(remembered for a while) met data another agency linked to that identifier later — both the
+searcher and the holder are told, with each other's contact and the searcher's purpose.
+`possible_match`: a person of the agency may be the same as another agency's person (reasons,
+`match_id`; judge it at POST /v1/matches/{id}/judgement). An alert names the recipient's own
+entity, the other agency and whom to call there — never the other side's data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from neo4j import AsyncManagedTransaction
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.auth import Principal, require
 from service.db import Database
@@ -29,14 +34,37 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+class MatchReason(BaseModel):
+    """Why two persons may be the same: which field agreed and how — never the other side's values."""
+
+    field: str = Field(description="`name`, `birth_date` or `identifier`")
+    kind: str = Field(description="`exact` or `fuzzy` (name), `equal` (birth date), `shared` (identifier)")
+    score: float | None = Field(None, exclude_if=_absent,
+                                description="`name`: similarity, 0..1 (transliteration-aware)")
+    identifier_type: str | None = Field(None, exclude_if=_absent,
+                                        description="`shared`: the type of the identifier both persons use")
+    identifier_id: str | None = Field(None, exclude_if=_absent, description="`shared`: its id")
+
+
 class AlertOut(BaseModel):
     id: str
-    kind: str
+    kind: str = Field(description="`shared_identifier`, `objective_overlap`, `late_hit` or `possible_match`")
     created_at: str
-    entity_id: str | None
+    entity_id: str | None = Field(description="The recipient's own entity; for `late_hit`, the identifier")
     counterpart_agency: str
     counterpart_contact: str
     acknowledged: bool
+    # Kind-specific fields: absent from alerts of the other kinds (their shape is unchanged).
+    purpose: str | None = Field(None, exclude_if=_absent,
+                                description="`late_hit` only: the purpose the searcher stated for its lookup")
+    reasons: list[MatchReason] | None = Field(None, exclude_if=_absent,
+                                              description="`possible_match` only: why the persons may be the same")
+    match_id: str | None = Field(None, exclude_if=_absent,
+                                 description="`possible_match` only: the candidate, GET /v1/matches/{id}")
 
 
 class AlertList(BaseModel):
@@ -48,7 +76,8 @@ def _out(row: dict[str, Any]) -> AlertOut:
     return AlertOut(id=row["id"], kind=row["kind"], created_at=row["created_at"], entity_id=row.get("entity_id"),
                     counterpart_agency=row["counterpart_agency"],
                     counterpart_contact=row.get("counterpart_contact") or "",
-                    acknowledged=bool(row.get("acknowledged")))
+                    acknowledged=bool(row.get("acknowledged")), purpose=row.get("purpose"),
+                    reasons=json.loads(row["reasons"]) if row.get("reasons") else None, match_id=row.get("match_id"))
 
 
 @router.get("/alerts", response_model=AlertList, responses=AUTH_ERRORS)

@@ -75,6 +75,7 @@ async def read_audit(
         if not cursor.isdigit():
             raise ApiError(400, "invalid_cursor", "the cursor is not one this service returned")
         before = int(cursor)
+    await request.app.state.audit.flush()  # this process's journaled records are in Neo4j first
     rows = await db.read_records(
         q.LIST_EVENTS, viewer=viewer_params(principal), before=before, subject=subject or None,
         agency=agency or None, action=action or None, since=_instant("since", since),

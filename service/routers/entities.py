@@ -10,9 +10,10 @@ from neo4j import AsyncManagedTransaction
 from pydantic import BaseModel, Field
 
 from service.auth import Principal, require
-from service.errors import ApiError, not_found
+from service.errors import not_found
+from service.ownership import require_owned
 from service.queries import entities as q
-from service.views import node_out
+from service.views import node_out, review_out
 from service.visibility import viewer_params
 
 router = APIRouter(prefix="/v1/entities", tags=["entities"])
@@ -28,7 +29,7 @@ class Provenance(BaseModel):
 
 class EntityOut(BaseModel):
     """An entity in full, an identifier (`value`, no owner), or a stub (`redacted: true`: id, type,
-    owner_agency and contact only)."""
+    owner_agency, contact and handling code only)."""
 
     id: str
     type: str
@@ -39,9 +40,17 @@ class EntityOut(BaseModel):
     contact: str | None = Field(None, description="Stubs: whom to contact at the owner agency")
     sharing: Literal["open", "restricted", "confidential"] | None = None
     version: int | None = None
+    reliability: Literal["A", "B", "C", "X"] | None = Field(None, description="Entities in full: source reliability")
+    accuracy: Literal["1", "2", "3", "4"] | None = Field(None, description="Entities in full: information accuracy")
+    handling: Literal["H0", "H1", "H2", "H3"] | None = Field(None, description="Entities and stubs: handling code")
+    handling_notice: str | None = Field(None, description="What the handling code asks of the reader")
+    handling_note: str | None = Field(None, description="Entities in full coded H3: the restriction")
     properties: dict[str, Any] | None = None
     provenance: Provenance | None = None
     links: dict[str, int] | None = Field(None, description="Count of known links by relationship type")
+    review_due: str | None = Field(None, description="Owner agency only: ISO date the entity is due for review "
+                                                     "(GET /v1/review-queue)")
+    review_confirmed_at: str | None = Field(None, description="Owner agency only: when its review was last confirmed")
 
 
 class Deleted(BaseModel):
@@ -59,7 +68,10 @@ async def get_entity(entity_id: str, request: Request,
 
     Another agency's `restricted` entity comes back as a stub — id, type, owner agency and
     whom to contact, `redacted: true`, no values. What you may not know exists (another
-    agency's `confidential` data, unless granted) is a 404, exactly like an unknown id.
+    agency's `confidential` data, unless granted, and another agency's minor — a Person under 18
+    when pushed — whatever its sharing) is a 404, exactly like an unknown id. Entities in full
+    carry their evaluation codes (`reliability`, `accuracy`) and handling code (`handling`,
+    `handling_notice`, `handling_note` for H3); stubs carry only the handling code.
     """
     rows = await request.app.state.db.read_records(q.GET_ENTITY, id=entity_id, viewer=viewer_params(principal))
     await request.app.state.audit.record(principal, "entity.read", target_ids=[entity_id], result_count=len(rows))
@@ -67,6 +79,7 @@ async def get_entity(entity_id: str, request: Request,
         raise not_found("entity", entity_id)
     row = rows[0]
     out = node_out(row["node"], request.app.state.policy)
+    out.update(review_out(row["node"], principal.agency))
     if row["full"]:
         out["links"] = {t: c for t, c in sorted(row["links"])}
     return JSONResponse(out)
@@ -83,19 +96,9 @@ async def delete_entity(entity_id: str, request: Request,
     """Delete one of your agency's entities and its links. Only the owner agency may delete its
     data — the central agency cannot delete another agency's entities either; identifiers are
     shared merge keys and cannot be deleted."""
-    viewer = viewer_params(principal)
 
     async def work(tx: AsyncManagedTransaction) -> int:
-        found = await (await tx.run(q.DELETE_PROBE, id=entity_id, viewer=viewer)).single()
-        if found is None:
-            raise not_found("entity", entity_id)
-        if found["identifier"]:
-            raise ApiError(403, "forbidden", f"{found['type']} {entity_id} is an identifier, shared by all "
-                                             "agencies: it cannot be deleted")
-        if found["owner"] != principal.agency:
-            raise ApiError(403, "forbidden",
-                           f"entity {entity_id} belongs to agency {found['owner']!r}: only its owner may delete it",
-                           {"id": entity_id, "owner_agency": found["owner"]})
+        await require_owned(tx, entity_id, principal, "delete it")
         record = await (await tx.run(q.DELETE_ENTITY, id=entity_id, agency=principal.agency)).single()
         return int(record["deleted"]) if record else 0
 

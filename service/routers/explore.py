@@ -22,11 +22,11 @@ from service.auth import Principal, require
 from service.db import Database
 from service.deps import get_db, get_policy
 from service.errors import ApiError
-from service.exports import to_ftm, to_graphml
+from service.exports import refuse_h2, to_ftm, to_graphml
 from service.policy import Policy
 from service.queries import explore as q
 from service.views import edge_out, node_out
-from service.visibility import viewer_params
+from service.visibility import evaluation_params, viewer_params
 
 router = APIRouter(prefix="/v1", tags=["explore"])
 
@@ -82,9 +82,10 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
                          "`format=ftm` FollowTheMoney entities as JSON lines (application/x-ndjson)",
           "content": {"application/graphml+xml": {}, "application/x-ndjson": {}}},
     401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give `read`"},
+    403: {"description": "The caller's roles do not give `read`; or a GraphML / FtM export would carry "
+                         "another agency's item coded H2 (error `handling_h2`, its ids in `details`)"},
     404: {"description": "No entity with this id is known to the caller"},
-    422: {"description": "Invalid parameter (depth, limit, unknown relationship type…)"},
+    422: {"description": "Invalid parameter (depth, limit, unknown relationship type, evaluation code…)"},
 }
 
 _CONTENT_TYPES = {ExportFormat.graphml: "application/graphml+xml", ExportFormat.ftm: "application/x-ndjson"}
@@ -102,6 +103,15 @@ def parse_types(types: str | None) -> tuple[str, ...] | None:
                        f"unknown relationship type(s) {unknown}; known: {', '.join(known)}",
                        {"unknown": unknown})
     return names or None
+
+
+def check_export(fmt: ExportFormat, nodes: list[dict[str, Any]], edges: list[dict[str, Any]],
+                 principal: Principal) -> None:
+    """An export is a dissemination: refused whole (403) when it would carry an item of another
+    agency coded H2 (no dissemination without the owner's consent), in full or as a stub."""
+    if fmt is ExportFormat.json:
+        return
+    refuse_h2(nodes, edges, principal.agency)
 
 
 def _render(fmt: ExportFormat, body: dict[str, Any], nodes: list[dict[str, Any]],
@@ -134,6 +144,11 @@ async def neighbourhood(
                               max_length=1000),
     limit: int = Query(200, ge=1, le=MAX_LIMIT, description="Most nodes returned, the start node included"),
     format: ExportFormat = Query(ExportFormat.json, description="json, graphml or ftm"),
+    min_reliability: str | None = Query(None, max_length=10, description=(
+        "Only entities and links whose source reliability is at least this (A best, then B, C, X): "
+        "`B` keeps A and B")),
+    min_accuracy: str | None = Query(None, max_length=10, description=(
+        "Only entities and links whose information accuracy is at least this (1 best … 4): `2` keeps 1 and 2")),
     principal: Principal = Depends(require("read")),
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
@@ -145,11 +160,20 @@ async def neighbourhood(
     start first, then by distance; `truncated` is true when more nodes than `limit` (or more
     edges than 5 × `limit`) were reachable. Edges are those leaving a node inside the radius;
     links between two nodes at exactly `depth` hops are left out.
+
+    Every entity and link seen in full carries its evaluation codes (`reliability`, `accuracy`)
+    and handling code (`handling`, `handling_notice`, and `handling_note` for H3); stubs carry
+    only the handling code. `min_reliability` / `min_accuracy` keep only entities and links seen
+    in full that meet them (identifiers always pass; stubs, whose codes are not yours to know,
+    are left out); the start entity is always returned. Exports (`graphml`, `ftm`) containing
+    another agency's H2 item are refused with 403 `handling_h2`.
     """
     rel_types = parse_types(types)
+    evaluation = evaluation_params(min_reliability, min_accuracy)
     edge_cap = EDGE_FACTOR * limit
-    rows = await db.read_records(q.neighbourhood(depth, rel_types), id=entity_id, limit=limit,
-                                 edge_cap=edge_cap + 1, viewer=viewer_params(principal))
+    rows = await db.read_records(q.neighbourhood(depth, rel_types, evaluation is not None), id=entity_id,
+                                 limit=limit, edge_cap=edge_cap + 1, viewer=viewer_params(principal),
+                                 **(evaluation or {}))
     if not rows:
         raise ApiError(404, "not_found", f"no entity with id {entity_id!r}")
     raw_nodes, raw_edges, truncated = rows[0]["nodes"], rows[0]["edges"], rows[0]["truncated"]
@@ -157,6 +181,7 @@ async def neighbourhood(
         raw_edges, truncated = raw_edges[:edge_cap], True
     nodes = [node_out(n, policy) for n in raw_nodes]
     edges = _dedupe_edges(raw_edges)
+    check_export(format, nodes, edges, principal)
     await request.app.state.audit.record(
         principal, "explore.neighbourhood" if format is ExportFormat.json else f"explore.neighbourhood.{format.value}",
         target_ids=[n["id"] for n in nodes], result_count=len(nodes),
@@ -184,7 +209,8 @@ async def shortest_paths(
     A path never passes through a node or relationship the caller may not know exists: if two
     entities are connected only through another agency's confidential person, there is no path.
     Stubs may lie on a path (shown as stubs). The GraphML and FtM exports merge all paths into
-    one graph.
+    one graph; they are refused (403 `handling_h2`) when a path carries another agency's H2 item.
+    A path never passes through another agency's minor (a Person under 18 when pushed).
     """
     if source == target:
         raise ApiError(422, "same_entity", "source and target are the same entity; ask for its neighbourhood")
@@ -205,6 +231,7 @@ async def shortest_paths(
             all_nodes.setdefault(n["id"], n)
         for e in path["edges"]:
             all_edges.setdefault((e["id"], e["type"], e["source"], e["target"]), e)
+    check_export(format, list(all_nodes.values()), list(all_edges.values()), principal)
     await request.app.state.audit.record(
         principal, "explore.paths" if format is ExportFormat.json else f"explore.paths.{format.value}",
         target_ids=[source, target, *(i for i in all_nodes if i not in (source, target))],

@@ -29,9 +29,10 @@ router = APIRouter(prefix="/v1", tags=["grants"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's agency or role may not do this"},
+    403: {"description": "The caller's agency or role may not do this; or the entity is coded H2 (no "
+                         "dissemination without the owner's consent) and the caller is not its owner"},
     404: {"description": "No entity with this id is known to the caller"},
-    422: {"description": "Unknown agency, or nothing to grant"},
+    422: {"description": "Unknown agency, nothing to grant, or a minor's record (hit / no-hit only)"},
 }
 
 
@@ -105,6 +106,16 @@ def _check_manager(principal: Principal, owner: str, entity_id: str) -> None:
                        f"entity {entity_id!r}")
 
 
+def _check_h2(principal: Principal, items: list[tuple[str, str, str]], action: str) -> None:
+    """H2: no dissemination without the owner's consent. `items`: (id, owner agency, handling)."""
+    blocked = sorted(i for i, owner, code in items if code == "H2" and owner != principal.agency)
+    if blocked:
+        raise ApiError(403, "handling_h2",
+                       f"{action} refused: entity(ies) {', '.join(blocked)} carry handling code H2 (no dissemination "
+                       "without the owner agency's consent); only their owner may share them",
+                       {"handling": "H2", "ids": blocked})
+
+
 def _not_found(entity_id: str) -> ApiError:
     return ApiError(404, "not_found", f"no entity with id {entity_id!r}")
 
@@ -117,7 +128,10 @@ async def create_grant(id: str, body: GrantIn, request: Request, response: Respo
     """Grant an agency full visibility of this entity (its node, not its relationships).
 
     Allowed to the owner agency (role with `write`) and to the central agency. Granting an
-    agency that already holds a grant returns the existing grant with 200.
+    agency that already holds a grant returns the existing grant with 200. An entity coded H2
+    (no dissemination without the owner's consent) may be granted by its owner only: anyone
+    else gets 403 `handling_h2`. A minor's record (a Person under 18 when pushed) cannot be
+    granted (422 `minor_record`): other agencies only ever get hit / no-hit on it.
     """
     _check_agency(policy, body.agency)
     viewer = viewer_params(principal)
@@ -128,6 +142,11 @@ async def create_grant(id: str, body: GrantIn, request: Request, response: Respo
             raise _not_found(id)
         owner = row["owner_agency"]
         _check_manager(principal, owner, id)
+        _check_h2(principal, [(id, owner, row["handling"])], "grant")
+        if row["minor"]:
+            raise ApiError(422, "minor_record",
+                           f"entity {id!r} is a minor's record: other agencies only ever get hit / no-hit on it, "
+                           "a grant cannot show it to them")
         if body.agency == owner or policy.is_central(body.agency):
             raise ApiError(422, "nothing_to_grant",
                            f"agency {body.agency!r} already sees entity {id!r} in full (owner or central agency)")
@@ -206,6 +225,9 @@ async def disseminate(body: DisseminationIn, request: Request, principal: Princi
 
     Every recipient gets a grant of full visibility on every entity it does not own; the
     dissemination is recorded, and each recipient can list it with `GET /v1/disseminations`.
+    Entities coded H2 (no dissemination without the owner's consent) of other agencies are
+    refused: 403 `handling_h2` naming them, nothing disseminated. Minors of other agencies do
+    not exist for the central agency (422 `unknown_entities`).
     """
     if not principal.is_central:
         raise ApiError(403, "forbidden", "only the central agency disseminates")
@@ -215,12 +237,15 @@ async def disseminate(body: DisseminationIn, request: Request, principal: Princi
         raise ApiError(422, "nothing_to_grant", "the central agency already sees everything; do not list it")
     entity_ids = list(dict.fromkeys(body.entity_ids))
     agencies = list(dict.fromkeys(body.agencies))
+    viewer = viewer_params(principal)
 
     async def work(tx: AsyncManagedTransaction) -> tuple[dict[str, Any], int]:
-        found = {r["id"] async for r in await tx.run(q.EXISTING_ENTITIES, ids=entity_ids)}
+        found = {r["id"]: (r["id"], r["owner_agency"], r["handling"])
+                 async for r in await tx.run(q.EXISTING_ENTITIES, ids=entity_ids, viewer=viewer)}
         missing = [e for e in entity_ids if e not in found]
         if missing:
             raise ApiError(422, "unknown_entities", f"{len(missing)} entity ids are unknown", {"missing": missing})
+        _check_h2(principal, list(found.values()), "dissemination")
         row = await (await tx.run(
             q.DISSEMINATE, id=str(uuid.uuid4()), note=body.note, now=_now(), by_agency=principal.agency,
             by_sub=principal.sub, by_unit=principal.unit, entity_ids=entity_ids, agencies=agencies,

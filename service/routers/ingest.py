@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from neo4j import AsyncManagedTransaction
 
 from graph_schema import get_schema
+from service import ingest_hooks
 from service.auth import Principal, require
 from service.errors import ApiError
 from service.ingest_models import IngestRequest, IngestResponse, LinkRow, Plan, build_plan, count_items
@@ -119,8 +120,9 @@ class IngestWork:
                 identifiers[row.type].setdefault(row.id, {"id": row.id, "value": row.ref, "p": row.props})
             else:
                 props = dict.fromkeys(schema.nodes[row.type].properties)
-                props.update(row.props, sharing=row.sharing, content_hash=row.hash, search_text=row.search)
-                entities[row.type].append({"id": row.id, "ref": row.ref, "p": props})
+                props.update(row.props, sharing=row.sharing, content_hash=row.hash, search_text=row.search,
+                             **row.codes)
+                entities[row.type].append({"id": row.id, "ref": row.ref, "p": props, "minor": row.minor})
         for row in plan.extra_identifiers.values():
             identifiers[row.type].setdefault(row.id, {"id": row.id, "value": row.ref, "p": {}})
         written: dict[str, str] = {}
@@ -141,7 +143,7 @@ class IngestWork:
             rows = []
             for link in sorted(links, key=lambda link: link.src):
                 props = dict.fromkeys(declared)
-                props.update(link.props, sharing=link.sharing, content_hash=link.hash)
+                props.update(link.props, sharing=link.sharing, content_hash=link.hash, **link.codes)
                 rows.append({"id": link.id, "src": link.src, "dst": link.dst, "p": props})
             links_written.update(await self._run(tx, q.upsert_links(rel_type), rows, params))
         self.link_status = {link.index: links_written.get(link.id, "unchanged") for link in plan.links}
@@ -159,6 +161,7 @@ class IngestWork:
                     pairs.add((entity, identifier))
         if pairs:
             await self._alert(tx, sorted(pairs), params["now"])
+        await ingest_hooks.after_ingest(tx, plan, self.principal, self.policy, written, links_written)
 
     async def _alert(self, tx: AsyncManagedTransaction, pairs: list[tuple[str, str]], now: str) -> None:
         """Raise `shared_identifier` alerts for both sides, once per (recipient, counterpart, identifier)."""
@@ -215,6 +218,12 @@ async def ingest(request: Request, principal: Principal = Depends(require("inges
       default region FR), so the same phone pushed by two agencies is one node.
     - `sharing`: `open`, `restricted` (default) or `confidential`. Ownership (agency, unit)
       comes from your token; `X-Source-System` is recorded as the source.
+    - Evaluation and handling codes, on each owned entity and link (not on identifiers):
+      `reliability` A/B/C/X (default X), `accuracy` 1–4 (default 4; string or integer),
+      `handling` H0 (default), H1, H2 (no grant, dissemination or export by other agencies)
+      or H3 with its `handling_note`. A changed code makes the item `updated`.
+    - A Person whose `birth_date` makes them under 18 today is flagged a minor: other
+      agencies, the central agency included, only ever get hit / no-hit on it (`/v1/lookup`).
     - A link's ends are `{type, ref}`: your own entity (in this batch or already stored) or an
       identifier. An optional link `ref` tells apart several links between the same ends.
     - Each item comes back with its stable `id` and a status `created`, `updated` (properties

@@ -53,6 +53,7 @@ from service.auth import Principal, require
 from service.db import Database
 from service.deps import get_db, get_policy
 from service.errors import ApiError
+from service.exports import refuse_h2
 from service.policy import Policy
 from service.queries import priority_targets as q
 from service.views import edge_out, node_out
@@ -459,8 +460,13 @@ async def _fetch(db: Database, principal: Principal, *, status: str | None, tier
     return int(row["total"]), [dict(i) for i in row["items"]]
 
 
+EXPORT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS, 403: {"description": "Missing role, or an entry's entity is another agency's item coded H2 "
+                                   "(error `handling_h2`, its ids in `details`)"}}
+
+
 @router.get("/export.csv", response_class=Response, responses={
-    **ERRORS, 200: {"content": {"text/csv": {}}, "description": "The list as CSV (UTF-8, one entry a line)"}})
+    **EXPORT_ERRORS, 200: {"content": {"text/csv": {}}, "description": "The list as CSV (UTF-8, one entry a line)"}})
 async def export_csv(
     request: Request,
     status: Status | None = Query(None), tier: int | None = Query(None, ge=1, le=3),
@@ -469,10 +475,14 @@ async def export_csv(
     principal: Principal = Depends(require("read")),
     db: Database = Depends(get_db), policy: Policy = Depends(get_policy),
 ) -> Response:
-    """The priority target list as CSV. Same filters and visibility as the list; at most 10 000 entries."""
+    """The priority target list as CSV. Same filters and visibility as the list; at most 10 000 entries.
+
+    Refused (403 `handling_h2`) when an entry's entity is another agency's item coded H2: an export
+    is a dissemination, which H2 forbids without the owner's consent."""
     _, items = await _fetch(db, principal, status=status, tier=tier, lead_agency=lead_agency,
                             territory=territory, overdue=overdue, sort=sort, limit=EXPORT_MAX, offset=0)
     entries = [_target_out(i, policy).model_dump() for i in items]
+    refuse_h2([e["entity"] for e in entries if e["entity"]], [], principal.agency)
     await request.app.state.audit.record(principal, "priority_target.export_csv",
                                          target_ids=[i["id"] for i in items], result_count=len(items),
                                          purpose=_purpose(request))
@@ -481,7 +491,7 @@ async def export_csv(
 
 
 @router.get("/report.html", response_class=Response, responses={
-    **ERRORS, 200: {"content": {"text/html": {}}, "description": "A printable report with inline SVG charts"}})
+    **EXPORT_ERRORS, 200: {"content": {"text/html": {}}, "description": "A printable report with inline SVG charts"}})
 async def report_html(
     request: Request,
     status: Status | None = Query(None), tier: int | None = Query(None, ge=1, le=3),
@@ -493,11 +503,13 @@ async def report_html(
     """A printable HTML report of the list for the annual threat assessment (measure 4).
 
     Counts by tier, status, lead agency and territory drawn as inline SVG bar charts (no script,
-    no external resource), then the entries. Same filters and visibility as the list.
+    no external resource), then the entries. Same filters and visibility as the list; refused
+    (403 `handling_h2`) like the CSV when an entry's entity is another agency's H2 item.
     """
     _, items = await _fetch(db, principal, status=status, tier=tier, lead_agency=lead_agency,
                             territory=territory, overdue=overdue, sort=sort, limit=EXPORT_MAX, offset=0)
     entries = [_target_out(i, policy).model_dump() for i in items]
+    refuse_h2([e["entity"] for e in entries if e["entity"]], [], principal.agency)
     filters = {"status": status, "tier": tier, "lead_agency": lead_agency, "territory": territory,
                "overdue": overdue}
     html = reports.render_html(entries, viewer_agency=principal.agency, generated_at=_now(),

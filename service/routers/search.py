@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from graph_schema import get_schema
 from graph_schema.normalise import IdentifierError, normalise
-from service import ids
+from service import ids, late_hits
 from service.auth import Principal, require
 from service.db import Database
 from service.deps import get_db, get_policy, require_purpose
@@ -24,7 +24,7 @@ from service.errors import ApiError
 from service.policy import Policy
 from service.queries import search as q
 from service.views import node_out
-from service.visibility import viewer_params
+from service.visibility import evaluation_params, viewer_params
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -127,6 +127,10 @@ async def search(
     type_: str | None = Query(None, alias="type", description="Entity type(s), comma-separated (default: all)"),
     limit: int = Query(20, ge=1, le=100),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    min_reliability: str | None = Query(None, max_length=10, description=(
+        "Only entities whose source reliability is at least this (A best, then B, C, X): `B` keeps A and B")),
+    min_accuracy: str | None = Query(None, max_length=10, description=(
+        "Only entities whose information accuracy is at least this (1 best … 4): `2` keeps 1 and 2")),
     principal: Principal = Depends(require("read")),
     purpose: str = Depends(require_purpose),
     db: Database = Depends(get_db),
@@ -138,10 +142,16 @@ async def search(
     one or two edits). Only entities the caller sees in full are returned and counted: stubs
     and other agencies' confidential items never appear. Identifiers are not searched: use
     `/v1/lookup`. The search is audited with its purpose and the number of results.
+
+    Each result carries its evaluation codes (`reliability`, `accuracy`) and handling code
+    (`handling`, `handling_notice`, `handling_note` for H3). `min_reliability` and
+    `min_accuracy` keep only results at least that good (and count only those). Another
+    agency's minor (a Person under 18 when pushed) is never a result.
     """
     lucene = lucene_query(q_)
     types = parse_entity_types(type_)
-    params = {"lucene": lucene, "types": types, "viewer": viewer_params(principal)}
+    evaluation = evaluation_params(min_reliability, min_accuracy) or {"min_reliability": "X", "min_accuracy": "4"}
+    params = {"lucene": lucene, "types": types, "viewer": viewer_params(principal), **evaluation}
 
     rows = await db.read_records(q.SEARCH, **params, offset=offset, limit=limit)
     total, page = rows[0]["total"], rows[0]["page"]
@@ -167,6 +177,10 @@ async def lookup(
     A hit names the agencies whose data (links or entities the caller may know exist) is
     attached to the identifier, with their contact — never the content. Another agency's
     confidential data is not revealed. Audited with the purpose, hit or not.
+
+    A no-hit is remembered (your agency, unit, the identifier and your purpose) for the
+    policy's period, 12 months by default: if another agency links data to the identifier
+    later, you and it both receive a `late_hit` alert with each other's contact and your purpose.
     """
     schema = get_schema()
     node = schema.nodes.get(type_)
@@ -180,6 +194,8 @@ async def lookup(
     ident = ids.identifier_id(type_, normalised)
     rows = await db.read_records(q.LOOKUP, id=ident, viewer=viewer_params(principal))
     owners = sorted(set(rows[0]["owners"])) if rows and rows[0]["id"] else []
+    if not owners:  # remembered for late hits; re-asked under the identifier's lock (service.late_hits)
+        owners = await late_hits.remember_no_hit(db, principal, policy, type_, normalised, ident, purpose)
     hit = bool(owners)
     holders = [{"agency": a, "contact": policy.contact(a)} for a in owners]
     await request.app.state.audit.record(principal, "lookup", target_ids=[ident],

@@ -1,0 +1,122 @@
+// The single-page application: a hash router over views, the header, sign-in state.
+import { get, session } from "./api.js";
+import { errorBox, h, mount, fill } from "./dom.js";
+import { alertsView } from "./views/alerts.js";
+import { chartView } from "./views/chart.js";
+import { dashboardView } from "./views/dashboard.js";
+import { entityView } from "./views/entity.js";
+import { loginView } from "./views/login.js";
+import { lookupView } from "./views/lookup.js";
+import { mapView } from "./views/map.js";
+import { searchView } from "./views/search.js";
+import { targetsView, targetView } from "./views/targets.js";
+
+const ROUTES = {
+  login: loginView,
+  search: searchView,
+  entity: entityView,
+  chart: chartView,
+  lookup: lookupView,
+  targets: (args, params, me) => (args[0] ? targetView(args[0], params, me) : targetsView(params)),
+  alerts: alertsView,
+  dashboard: dashboardView,
+  map: mapView,
+};
+
+// Views register a cleanup (charts, maps, graphs) to run when the route changes.
+let cleanup = null;
+export function onLeave(fn) { cleanup = fn; }
+
+export function navigate(hash) {
+  if (location.hash === hash) route(); else location.hash = hash;
+}
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [path, qs] = raw.split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { name: parts[0] || "search", args: parts.slice(1), params: new URLSearchParams(qs || "") };
+}
+
+async function ensureMe() {
+  if (!session.token) return null;
+  if (session.me) return session.me;
+  session.me = await get("/v1/me");
+  return session.me;
+}
+
+function renderHeader(me) {
+  const nav = document.getElementById("nav");
+  const who = document.getElementById("whoami");
+  nav.hidden = !me;
+  who.hidden = !me;
+  if (!me) return;
+  const identity = document.getElementById("identity");
+  fill(identity, 
+    h("span", { class: `agency agency-${me.agency}`, title: me.agency_name }, me.agency),
+    h("span", { class: "unit" }, me.unit || "no unit"),
+    h("span", { class: "roles" }, me.roles.join(", ")),
+  );
+  identity.title = `${me.sub} — ${me.agency_name}${me.central ? " (central agency)" : ""}`;
+  document.getElementById("purpose").value = session.purpose;
+  const { name } = parseHash();
+  for (const a of nav.querySelectorAll("a")) a.classList.toggle("active", a.dataset.view === name);
+  refreshAlertCount();
+}
+
+export async function refreshAlertCount() {
+  const badge = document.getElementById("alert-count");
+  try {
+    const pending = await get("/v1/alerts", { acknowledged: false, limit: 1 });
+    badge.textContent = String(pending.total);
+    badge.hidden = pending.total === 0;
+  } catch {
+    badge.hidden = true;
+  }
+}
+
+async function route() {
+  if (cleanup) {
+    try { cleanup(); } catch { /* ignore */ }
+    cleanup = null;
+  }
+  const { name, args, params } = parseHash();
+  let me = null;
+  try {
+    me = await ensureMe();
+  } catch (err) {
+    session.clear();
+    renderHeader(null);
+    mount(loginView([], params, err));
+    return;
+  }
+  renderHeader(me);
+  if (!me || name === "login") {
+    mount(loginView(args, params));
+    return;
+  }
+  const view = ROUTES[name];
+  if (!view) {
+    mount(errorBox(new Error(`no page ${name}`)));
+    return;
+  }
+  try {
+    const el = await view(args, params, me);
+    if (el) mount(el);
+  } catch (err) {
+    mount(errorBox(err));
+  }
+}
+
+document.getElementById("purpose").addEventListener("change", (e) => { session.purpose = e.target.value.trim(); });
+document.getElementById("signout").addEventListener("click", () => {
+  session.clear();
+  session.purpose = "";
+  navigate("#/login");
+});
+window.addEventListener("ofast:unauthorised", () => {
+  session.clear();
+  navigate("#/login?expired=1");
+});
+window.addEventListener("hashchange", route);
+route();
