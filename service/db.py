@@ -12,12 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import neo4j
+import structlog
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 
 from service.errors import UNAVAILABLE_ERRORS, Unavailable
 from service.metrics import NEO4J_LATENCY, NEO4J_UNAVAILABLE
 from service.settings import Settings
 
+log = structlog.get_logger(__name__)
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
 
@@ -57,6 +59,14 @@ class Database:
         self.database = database
         self.retry_after = retry_after
 
+    def _unavailable(self, exc: Exception) -> Unavailable:
+        # Logged with Neo4j's own code: a DatabaseError that is no outage (a query the planner
+        # cannot run) must be findable in the log, not only seen as a 503 by the caller.
+        NEO4J_UNAVAILABLE.inc()
+        log.warning("neo4j_unavailable", error=type(exc).__name__, code=getattr(exc, "code", None),
+                    detail=str(exc)[:300])
+        return Unavailable(self.retry_after)
+
     async def read(self, work: Work[T]) -> T:
         started = time.perf_counter()
         try:
@@ -64,8 +74,7 @@ class Database:
                                            default_access_mode=neo4j.READ_ACCESS) as session:
                 return await session.execute_read(work)
         except UNAVAILABLE_ERRORS as exc:
-            NEO4J_UNAVAILABLE.inc()
-            raise Unavailable(self.retry_after) from exc
+            raise self._unavailable(exc) from exc
         finally:
             NEO4J_LATENCY.labels("read").observe(time.perf_counter() - started)
 
@@ -75,8 +84,7 @@ class Database:
             async with self.driver.session(database=self.database) as session:
                 return await session.execute_write(work)
         except UNAVAILABLE_ERRORS as exc:
-            NEO4J_UNAVAILABLE.inc()
-            raise Unavailable(self.retry_after) from exc
+            raise self._unavailable(exc) from exc
         finally:
             NEO4J_LATENCY.labels("write").observe(time.perf_counter() - started)
 
