@@ -45,7 +45,8 @@ from typing import Any
 import httpx
 import neo4j
 
-from bench.ingest import _api, _free_port, _raw, _wait_ready, graph_counts, raw_statements, wipe
+from bench.ingest import _api, _raw, _wait_ready, graph_counts, raw_statements, wipe
+from bench.process import free_port, stop
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from importers.demo import generate
@@ -313,7 +314,7 @@ def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 
            "OFAST_GRAPH_LOG_LEVEL": "WARNING"}
     exe = os.path.join(os.path.dirname(sys.executable), "ofast-graph")
     cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "service.cli"]
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     try:
         async def _migrate() -> None:
@@ -349,11 +350,7 @@ def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 
             results, failures = asyncio.run(measure(base, token, uri, (user, password), database, picked, warmup))
             load_during = {"start": load_start, "end": os.getloadavg()[0], "cpu_pressure_avg60": cpu_pressure()}
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     finally:
         driver.close()
     rows = table(results) + [{"operation": op, "error": error} for op, error in failures.items()]

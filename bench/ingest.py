@@ -27,7 +27,6 @@ import logging
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from typing import Any
 import httpx
 import neo4j
 
+from bench.process import free_port, stop
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from service.auth import make_token
@@ -236,12 +236,6 @@ async def _raw(uri: str, auth: tuple[str, str], database: str,
 # --- API -------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=base, timeout=2.0) as client:
@@ -342,7 +336,7 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
             await adrv.close()
 
     asyncio.run(_migrate())
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "OFAST_GRAPH_NEO4J_URI": uri, "OFAST_GRAPH_NEO4J_USER": user,
            "OFAST_GRAPH_NEO4J_PASSWORD": password, "OFAST_GRAPH_JWT_SECRET": secret,
            "OFAST_GRAPH_LOG_LEVEL": "WARNING", "OFAST_GRAPH_MAX_BATCH_ITEMS": str(max(batch, 10_000))}
@@ -379,11 +373,7 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
             raw_graph = graph_counts(driver, settings.neo4j_database)
             say(f"  raw: {seconds:.1f}s, {total / seconds:.0f} items/s, {raw_graph}")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         driver.close()
 
     api_seconds, raw_seconds = min(api_runs), min(raw_runs)

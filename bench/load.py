@@ -41,7 +41,6 @@ import os
 import platform
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,7 @@ from typing import Any
 import httpx
 import neo4j
 
+from bench.process import free_port, stop
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from graph_schema.normalise import normalise
@@ -620,12 +620,6 @@ def deadlock_retries(log: Path) -> int:
         return 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -698,7 +692,7 @@ def run(cfg: LoadConfig, workers: int = 1, settings: Settings | None = None, wri
             env = {"OFAST_GRAPH_NEO4J_URI": uri, "OFAST_GRAPH_NEO4J_USER": user, "OFAST_GRAPH_NEO4J_PASSWORD": password,
                    "OFAST_GRAPH_NEO4J_DATABASE": settings.neo4j_database, "OFAST_GRAPH_JWT_SECRET": secret,
                    "OFAST_GRAPH_STATE_DIR": state, "OFAST_GRAPH_LOG_LEVEL": "WARNING"}
-            port = _free_port()
+            port = free_port()
             api_log = Path(state) / "api.log"
             with api_log.open("ab") as out:
                 proc = subprocess.Popen([sys.executable, "-c", "from service.cli import app; app()", "serve",
@@ -714,12 +708,7 @@ def run(cfg: LoadConfig, workers: int = 1, settings: Settings | None = None, wri
                 result["load_avg_end"] = os.getloadavg()
                 result["uptime_end"] = _uptime()
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
+                stop(proc)
             result["figures"] = figures(load)
             result["figures"]["neo4j_deadlock_retries"] = deadlock_retries(api_log)
             say("load: verifying the graph and the audit chain…")

@@ -37,7 +37,8 @@ import httpx
 import neo4j
 
 from bench.explore import pct
-from bench.ingest import _free_port, _wait_ready
+from bench.ingest import _wait_ready
+from bench.process import free_port
 from service.db import connection_params
 from service.settings import get_settings
 
@@ -153,7 +154,7 @@ def run(op: str = "lookup", requests: int = 300, warmup: int = 30, seed: int = 7
     if not inputs:
         raise SystemExit(f"no input for {op}: load a graph first (python -m bench.explore)")
     secret = secrets.token_urlsafe(32)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "OFAST_GRAPH_NEO4J_URI": uri, "OFAST_GRAPH_NEO4J_USER": user,
            "OFAST_GRAPH_NEO4J_PASSWORD": password, "OFAST_GRAPH_JWT_SECRET": secret,

@@ -465,6 +465,18 @@ EXPORT_ERRORS: dict[int | str, dict[str, Any]] = {
                                    "(error `handling_h2`, its ids in `details`)"}}
 
 
+async def _export_entries(request: Request, db: Database, principal: Principal, policy: Policy, action: str,
+                          **filters: Any) -> list[dict[str, Any]]:
+    """The entries of an export (CSV, HTML report), refused whole when one carries another
+    agency's H2 item, audited under `action` once allowed."""
+    _, items = await _fetch(db, principal, limit=EXPORT_MAX, offset=0, **filters)
+    entries = [_target_out(i, policy).model_dump() for i in items]
+    refuse_h2([e["entity"] for e in entries if e["entity"]], [], principal.agency)
+    await request.app.state.audit.record(principal, action, target_ids=[i["id"] for i in items],
+                                         result_count=len(items), purpose=_purpose(request))
+    return entries
+
+
 @router.get("/export.csv", response_class=Response, responses={
     **EXPORT_ERRORS, 200: {"content": {"text/csv": {}}, "description": "The list as CSV (UTF-8, one entry a line)"}})
 async def export_csv(
@@ -479,13 +491,9 @@ async def export_csv(
 
     Refused (403 `handling_h2`) when an entry's entity is another agency's item coded H2: an export
     is a dissemination, which H2 forbids without the owner's consent."""
-    _, items = await _fetch(db, principal, status=status, tier=tier, lead_agency=lead_agency,
-                            territory=territory, overdue=overdue, sort=sort, limit=EXPORT_MAX, offset=0)
-    entries = [_target_out(i, policy).model_dump() for i in items]
-    refuse_h2([e["entity"] for e in entries if e["entity"]], [], principal.agency)
-    await request.app.state.audit.record(principal, "priority_target.export_csv",
-                                         target_ids=[i["id"] for i in items], result_count=len(items),
-                                         purpose=_purpose(request))
+    entries = await _export_entries(request, db, principal, policy, "priority_target.export_csv", status=status,
+                                    tier=tier, lead_agency=lead_agency, territory=territory, overdue=overdue,
+                                    sort=sort)
     return Response(reports.render_csv(entries), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="priority-targets.csv"'})
 
@@ -506,17 +514,13 @@ async def report_html(
     no external resource), then the entries. Same filters and visibility as the list; refused
     (403 `handling_h2`) like the CSV when an entry's entity is another agency's H2 item.
     """
-    _, items = await _fetch(db, principal, status=status, tier=tier, lead_agency=lead_agency,
-                            territory=territory, overdue=overdue, sort=sort, limit=EXPORT_MAX, offset=0)
-    entries = [_target_out(i, policy).model_dump() for i in items]
-    refuse_h2([e["entity"] for e in entries if e["entity"]], [], principal.agency)
+    entries = await _export_entries(request, db, principal, policy, "priority_target.report", status=status,
+                                    tier=tier, lead_agency=lead_agency, territory=territory, overdue=overdue,
+                                    sort=sort)
     filters = {"status": status, "tier": tier, "lead_agency": lead_agency, "territory": territory,
                "overdue": overdue}
     html = reports.render_html(entries, viewer_agency=principal.agency, generated_at=_now(),
                                filters={k: v for k, v in filters.items() if v is not None})
-    await request.app.state.audit.record(principal, "priority_target.report",
-                                         target_ids=[i["id"] for i in items], result_count=len(items),
-                                         purpose=_purpose(request))
     return Response(html, media_type="text/html; charset=utf-8", headers={
         # The report is self-contained: forbid any script or external fetch if it is opened in a browser.
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
