@@ -10,8 +10,10 @@
 2. Samples start entities, phone numbers, connected pairs, names and networks a police
    investigator may know of (non-central caller, so the visibility predicates really run).
 3. Times each operation, one request at a time after a warm-up, three ways in the same run:
-   - `api`: the HTTP endpoint (auth, validation, Cypher with visibility, audit record, JSON);
-   - `cypher`: the endpoint's own Cypher with the visibility predicates, through the driver;
+   - `api`: the HTTP endpoint (auth, validation, Cypher with visibility, audit record, JSON),
+     through `bench.http.LeanClient` (one kept-alive connection; httpx alone would add ~2 ms);
+   - `cypher`: the endpoint's own Cypher with the visibility predicates, through the driver as the
+     endpoint runs it (`driver.execute_query`: one read transaction, BEGIN pipelined with the query);
    - `raw`: the same Cypher without any predicate (`service.queries.*.RAW_*` / `raw_*`; for key
      players, `RAW_KP_*` here).
    Key players (`GET /v1/analytics/key-players`) is a computation, not one query: each way
@@ -42,9 +44,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 import neo4j
 
+from bench.http import LeanClient
 from bench.ingest import _api, _raw, _wait_ready, graph_counts, raw_statements, wipe
 from bench.process import free_port, stop
 from graph_schema import get_schema
@@ -88,25 +90,27 @@ def pct(values: list[float], q: float) -> float:
 
 # --- the endpoints' work through the driver, with and without the visibility predicates -------
 
-async def neighbourhood(tx: neo4j.AsyncManagedTransaction, start: str, raw: bool) -> int:
+# Each single-query endpoint's Cypher and parameters, with or without the visibility predicates;
+# run as the endpoint runs it (`Database.read_records`: one pipelined read transaction).
+
+def neighbourhood(start: str, raw: bool) -> tuple[str, dict[str, Any]]:
     query = qe.raw_neighbourhood(DEPTH, None) if raw else qe.neighbourhood(DEPTH, None)
-    row = await (await tx.run(query, id=start, limit=LIMIT, edge_cap=5 * LIMIT + 1, viewer=VIEWER)).single()
-    return 0 if row is None else len(row["nodes"]) + len(row["edges"])
+    return query, {"id": start, "limit": LIMIT, "edge_cap": 5 * LIMIT + 1, "viewer": VIEWER}
 
 
-async def paths(tx: neo4j.AsyncManagedTransaction, pair: tuple[str, str], raw: bool) -> int:
-    source, target = pair
+def paths(pair: tuple[str, str], raw: bool) -> tuple[str, dict[str, Any]]:
     query = qe.raw_paths(MAX_HOPS, None) if raw else qe.paths(MAX_HOPS, None)
-    row = await (await tx.run(query, source=source, target=target, limit=PATH_LIMIT, viewer=VIEWER)).single(
-        strict=True)
-    return len(row["paths"])
+    return query, {"source": pair[0], "target": pair[1], "limit": PATH_LIMIT, "viewer": VIEWER}
 
 
-async def search(tx: neo4j.AsyncManagedTransaction, q: str, raw: bool) -> int:
+def search(q: str, raw: bool) -> tuple[str, dict[str, Any]]:
     params = {"lucene": lucene_query(q), "types": get_schema().entity_types, "viewer": VIEWER,
               "offset": 0, "limit": 20, "min_reliability": "X", "min_accuracy": "4"}
-    row = await (await tx.run(qs.RAW_SEARCH if raw else qs.SEARCH, params)).single(strict=True)
-    return int(row["total"]) + len(row["page"])
+    return qs.RAW_SEARCH if raw else qs.SEARCH, params
+
+
+def lookup(value: str, raw: bool) -> tuple[str, dict[str, Any]]:
+    return qs.RAW_LOOKUP if raw else qs.LOOKUP, {"id": ids.identifier_id("Phone", value), "viewer": VIEWER}
 
 
 # Key players without the visibility predicates: the same subgraph shape (members, then 1-2 hops
@@ -154,12 +158,6 @@ async def key_players(driver: neo4j.AsyncDriver, database: str, network: str, ra
 
     async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
         return await session.execute_read(views)
-
-
-async def lookup(tx: neo4j.AsyncManagedTransaction, value: str, raw: bool) -> int:
-    rows = [r async for r in await tx.run(qs.RAW_LOOKUP if raw else qs.LOOKUP,
-                                          id=ids.identifier_id("Phone", value), viewer=VIEWER)]
-    return len(rows[0]["owners"]) if rows and rows[0]["id"] else 0
 
 
 def valid_only(agency: str, body: dict[str, Any], policy: Policy) -> dict[str, Any]:
@@ -213,7 +211,7 @@ def sample(driver: neo4j.Driver, database: str, n: int, seed: int) -> dict[str, 
 
 Timer = Callable[[Any], Awaitable[None]]
 Timings = dict[str, dict[str, list[float]]]  # operation -> way (api, cypher, raw) -> ms
-Work = Callable[[neo4j.AsyncManagedTransaction, Any, bool], Awaitable[int]]
+Statement = Callable[[Any, bool], tuple[str, dict[str, Any]]]
 
 
 async def time_interleaved(calls: dict[str, Timer], inputs: list[Any], warmup: int) -> dict[str, list[float]]:
@@ -234,10 +232,11 @@ async def time_interleaved(calls: dict[str, Timer], inputs: list[Any], warmup: i
 async def measure(base: str, token: str, uri: str, auth: tuple[str, str], database: str,
                   samples: dict[str, list[Any]], warmup: int) -> tuple[Timings, dict[str, str]]:
     headers = {"Authorization": f"Bearer {token}", "X-Purpose": "bench"}
-    work: dict[str, Work] = {"lookup": lookup, "neighbourhood": neighbourhood, "paths": paths, "search": search}
+    statements: dict[str, Statement] = {"lookup": lookup, "neighbourhood": neighbourhood, "paths": paths,
+                                        "search": search}
     results: dict[str, dict[str, list[float]]] = {}
     failures: dict[str, str] = {}
-    async with httpx.AsyncClient(base_url=base, timeout=60.0, headers=headers) as client, \
+    async with LeanClient(base, headers=headers) as client, \
             neo4j.AsyncGraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF") as driver:
 
         async def api(op: str, item: Any) -> None:
@@ -259,12 +258,9 @@ async def measure(base: str, token: str, uri: str, auth: tuple[str, str], databa
             if op == "key_players":
                 await key_players(driver, database, item, raw)
                 return
-
-            async def tx_work(tx: neo4j.AsyncManagedTransaction) -> int:
-                return await work[op](tx, item, raw)
-
-            async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-                await session.execute_read(tx_work)
+            query, params = statements[op](item, raw)
+            await driver.execute_query(query, params, database_=database, routing_=neo4j.RoutingControl.READ,
+                                       bookmark_manager_=None)
 
         for op, inputs in samples.items():
             try:
@@ -354,7 +350,7 @@ def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 
     finally:
         driver.close()
     rows = table(results) + [{"operation": op, "error": error} for op, error in failures.items()]
-    return {"graph": counts, "viewer": VIEWER_AGENCY, "load_during": load_during, "rows": rows}
+    return {"graph": counts, "viewer": VIEWER_AGENCY, "client": "lean", "load_during": load_during, "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,13 +3,14 @@
     python -m bench.profile [--op lookup] [--requests 300] [--warmup 30]
 
 Runs the API in a child process (uvicorn, 127.0.0.1) with timers wrapped around the token check
-(`TokenVerifier.verify`), the Neo4j work (`Database.read` / `.write`, session included), the audit wait
-(`AuditLog.record`, from the caller's side), JSON rendering (`JSONResponse.render`) and the whole
-ASGI call; the parent sends the requests one at a time and measures each end to end. The rest of
-the server time is FastAPI routing, validation, dependencies and middleware (and, on a busy
-machine, time the process waited for a CPU); client time minus server time is HTTP, uvicorn and
-the client. It also gives the API process's CPU time per request (every thread and background
-task included, e.g. the audit mover): unlike latencies, that hardly depends on the machine's load.
+(`TokenVerifier.verify`), the Neo4j work (`Database.read` / `.read_records` / `.write`, session
+included), the audit wait (`AuditLog.record`, from the caller's side), JSON rendering
+(`JSONResponse.render`) and the whole ASGI call; the parent sends the requests one at a time
+(`bench.http.LeanClient`) and measures each end to end. The rest of the server time is FastAPI
+routing, validation, dependencies and middleware (and, on a busy machine, time the process waited
+for a CPU); client time minus server time is HTTP, uvicorn and the client. It also gives the API
+process's CPU time per request (every thread and background task included, e.g. the audit mover):
+unlike latencies, that hardly depends on the machine's load.
 
 Uses the graph already in the configured Neo4j (load one with `python -m bench.explore`); it
 wipes nothing, but its requests add audit records. `BENCH_PROFILE_CPROFILE=file` also writes a
@@ -33,10 +34,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import neo4j
 
 from bench.explore import pct
+from bench.http import LeanClient
 from bench.ingest import _wait_ready
 from bench.process import free_port
 from service.db import connection_params
@@ -89,14 +90,15 @@ def _timed_async(part: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 def serve(port: int) -> None:
     """The child: the API with timers, until SIGTERM; `GET /__profile` gives the timings so far."""
     import uvicorn
-    from fastapi.responses import JSONResponse
     from starlette.types import Receive, Scope, Send
 
     from service import audit, auth, db
     from service.app import create_app
+    from service.responses import JSONResponse
 
     auth.TokenVerifier.verify = _timed_sync("auth", auth.TokenVerifier.verify)  # type: ignore[method-assign]
     db.Database.read = _timed_async("neo4j", db.Database.read)  # type: ignore[method-assign]
+    db.Database.read_records = _timed_async("neo4j", db.Database.read_records)  # type: ignore[method-assign]
     # A request's own writes (e.g. a no-hit lookup remembered for late hits); the audit mover's
     # writes run in their own task, outside any request's timings.
     db.Database.write = _timed_async("neo4j_write", db.Database.write)  # type: ignore[method-assign]
@@ -167,29 +169,32 @@ def run(op: str = "lookup", requests: int = 300, warmup: int = 30, seed: int = 7
         token = make_token(settings.model_copy(update={"jwt_secret": secret}), agency=VIEWER_AGENCY,
                            roles=["investigator"], unit="bench", ttl=3600)
         headers = {"Authorization": f"Bearer {token}", "X-Purpose": "bench profile"}
-        with httpx.Client(base_url=base, headers=headers, timeout=60.0) as client:
-            cpu_start = 0.0
-            for i in range(warmup + requests):
-                if i == warmup:
-                    cpu_start = client.get("/__profile").json()["cpu_s"]
-                item = inputs[i % len(inputs)]
-                started = time.perf_counter()
-                if op == "lookup":
-                    r = client.get("/v1/lookup", params={"type": "Phone", "value": item})
-                elif op == "neighbourhood":
-                    r = client.get(f"/v1/entities/{item}/neighbourhood", params={"depth": DEPTH, "limit": LIMIT})
-                elif op == "paths":
-                    r = client.get("/v1/paths", params={"source": item[0], "target": item[1],
-                                                        "max_hops": MAX_HOPS, "limit": PATH_LIMIT})
-                else:
-                    r = client.get("/v1/search", params={"q": item})
-                if i >= warmup:
-                    client_ms.append((time.perf_counter() - started) * 1000)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{op}: {r.status_code} {r.text[:300]}")
-            final = client.get("/__profile").json()
-            server = final["records"][warmup:]
-            cpu_ms = (final["cpu_s"] - cpu_start) * 1000 / requests
+        async def drive() -> tuple[list[dict[str, float]], float]:
+            async with LeanClient(base, headers=headers) as client:
+                cpu_start = 0.0
+                for i in range(warmup + requests):
+                    if i == warmup:
+                        cpu_start = (await client.get("/__profile")).json()["cpu_s"]
+                    item = inputs[i % len(inputs)]
+                    started = time.perf_counter()
+                    if op == "lookup":
+                        r = await client.get("/v1/lookup", params={"type": "Phone", "value": item})
+                    elif op == "neighbourhood":
+                        r = await client.get(f"/v1/entities/{item}/neighbourhood",
+                                             params={"depth": DEPTH, "limit": LIMIT})
+                    elif op == "paths":
+                        r = await client.get("/v1/paths", params={"source": item[0], "target": item[1],
+                                                                  "max_hops": MAX_HOPS, "limit": PATH_LIMIT})
+                    else:
+                        r = await client.get("/v1/search", params={"q": item})
+                    if i >= warmup:
+                        client_ms.append((time.perf_counter() - started) * 1000)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"{op}: {r.status_code} {r.text[:300]}")
+                final = (await client.get("/__profile")).json()
+                return final["records"][warmup:], (final["cpu_s"] - cpu_start) * 1000 / requests
+
+        server, cpu_ms = asyncio.run(drive())
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)

@@ -97,6 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Metrics are ours (`/metrics`, Prometheus); FastAPI's own OpenTelemetry hooks would only
+        # cost a check per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.policy = policy

@@ -43,7 +43,7 @@ from neo4j import AsyncManagedTransaction
 
 from service.auth import Principal
 from service.db import Database, connection_params
-from service.middleware import current_request_id
+from service.middleware import current_request_id, requests_in_flight
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -323,10 +323,14 @@ class AuditLog:
                 async with self._journal_lock:
                     segment = self._current_segment()
                     try:
-                        # In a thread: the sync takes 0.2 ms on an idle disk but several under
-                        # I/O contention, and the event loop keeps serving meanwhile (measured:
-                        # same median as syncing on the loop, better tail).
-                        await asyncio.to_thread(_append, segment.fd, data)
+                        if requests_in_flight() <= 1 and len(batch) == 1:
+                            # Nobody else to serve: syncing on the loop saves the thread hand-off
+                            # (lookup at 1M: audit wait p50 1.0 -> 0.5 ms, p95 2-4 -> 0.8 ms).
+                            _append(segment.fd, data)
+                        else:
+                            # Busy: in a thread, so the loop keeps serving while the disk syncs
+                            # (0.4 ms idle, several under I/O contention).
+                            await asyncio.to_thread(_append, segment.fd, data)
                     except BaseException:
                         # Part of the batch may be in the file: later records go to a new one, so a
                         # torn line never swallows them.

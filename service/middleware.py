@@ -16,8 +16,17 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 log = structlog.get_logger("ofast_graph.access")
 
 
+_in_flight = 0
+
+
 def current_request_id() -> str:
     return request_id_var.get()
+
+
+def requests_in_flight() -> int:
+    """HTTP requests this process has started and not finished (the audit writer syncs on the
+    event loop only when it serves nothing else)."""
+    return _in_flight
 
 
 async def send_error(send: Send, status: int, code: str, message: str, details: object = None) -> None:
@@ -50,6 +59,8 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=rid)
         started = time.perf_counter()
         status = 500
+        global _in_flight
+        _in_flight += 1
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -62,6 +73,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            _in_flight -= 1
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             REQUEST_LATENCY.labels(scope.get("method", ""), route, str(status)).observe(elapsed)

@@ -811,3 +811,24 @@ def test_designation_stays_out_of_the_data_graph(client: TestClient, auth: Auth,
                    headers=auth("ofast", "analyst", purpose="check"))
     assert r.status_code == 200, r.text
     assert entry["id"] not in r.text and "DESIGNATES" not in r.text and "PriorityTarget" not in r.text
+
+
+def test_live_target_entity_cannot_be_deleted(client: TestClient, auth: Auth, people: list[str]) -> None:
+    """The owner cannot pull the entity from under a live entry; once archived it can, and a mere
+    proposal (invisible to the owner unless it proposed) holds nothing back."""
+    owner = auth("police", "investigator", unit="police-unit")
+    active, suspended, proposed = people[:3]
+    entries = {pid: target_in(client, auth, pid, status)
+               for pid, status in ((active, "active"), (suspended, "suspended"))}
+    propose(client, auth, proposed, agency="gendarmerie")
+    for pid, status in ((active, "active"), (suspended, "suspended")):
+        r = client.delete(f"/v1/entities/{pid}", headers=owner)
+        assert r.status_code == 409, r.text
+        err = r.json()["error"]
+        assert err["code"] == "entity_designated"
+        assert err["details"] == {"priority_targets": [{"id": entries[pid]["id"], "status": status}]}
+        assert client.get(f"/v1/entities/{pid}", headers=owner).status_code == 200
+    move(client, auth, entries[active]["id"], "archived")
+    assert client.delete(f"/v1/entities/{active}", headers=owner).json()["deleted"] is True
+    assert client.delete(f"/v1/entities/{proposed}", headers=owner).json()["deleted"] is True
+    assert client.get(f"/v1/entities/{active}", headers=owner).status_code == 404

@@ -31,6 +31,15 @@ WHERE {node_known('n')}
 RETURN n:Identifier AS identifier, n.owner_agency AS owner, n.type AS type
 """
 
+# Entries of the national priority list in a live status are public to every agency, so naming
+# them tells the owner nothing it may not know; proposals are not (central agency and proposer only).
+LIVE_DESIGNATIONS = """
+MATCH (t:PriorityTarget)-[:DESIGNATES]->(:Node:Entity {id: $id})
+WHERE t.status IN ['active', 'suspended']
+RETURN t.id AS id, t.status AS status
+ORDER BY id
+"""
+
 DELETE_ENTITY = """
 MATCH (n:Node:Entity {id: $id})
 WHERE n.owner_agency = $agency

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from neo4j import AsyncManagedTransaction
 from pydantic import BaseModel, Field
 
 from service.auth import Principal, require
-from service.errors import not_found
+from service.errors import ApiError, not_found
 from service.ownership import require_owned
 from service.queries import entities as q
+from service.responses import JSONResponse
 from service.views import node_out, review_out
 from service.visibility import viewer_params
 
@@ -89,16 +89,28 @@ async def get_entity(entity_id: str, request: Request,
     "/{entity_id}",
     response_model=Deleted,
     responses={403: {"description": "Not your agency's entity, or an identifier (shared, no owner)"},
-               404: {"description": "No such entity, or one you may not know exists"}},
+               404: {"description": "No such entity, or one you may not know exists"},
+               409: {"description": "The entity is a live (active or suspended) national priority target"}},
 )
 async def delete_entity(entity_id: str, request: Request,
                         principal: Principal = Depends(require("write"))) -> Deleted:
     """Delete one of your agency's entities and its links. Only the owner agency may delete its
     data — the central agency cannot delete another agency's entities either; identifiers are
-    shared merge keys and cannot be deleted."""
+    shared merge keys and cannot be deleted.
+
+    An entity the national priority list designates in a live status (active or suspended) is
+    not deleted (409 `entity_designated`, naming the entries): target managers archive or
+    neutralise the entry first, so the list never points at nothing. The retention job
+    (`ofast-graph retention run`) is not held back by this: expired data goes regardless."""
 
     async def work(tx: AsyncManagedTransaction) -> int:
         await require_owned(tx, entity_id, principal, "delete it")
+        live = [r.data() async for r in await tx.run(q.LIVE_DESIGNATIONS, id=entity_id)]
+        if live:
+            raise ApiError(409, "entity_designated",
+                           f"entity {entity_id} is a national priority target ({live[0]['status']}): "
+                           "a target manager archives or neutralises the entry before it can be deleted",
+                           {"priority_targets": live})
         record = await (await tx.run(q.DELETE_ENTITY, id=entity_id, agency=principal.agency)).single()
         return int(record["deleted"]) if record else 0
 

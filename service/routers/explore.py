@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph_schema import get_schema
@@ -25,6 +25,7 @@ from service.errors import ApiError
 from service.exports import refuse_h2, to_ftm, to_graphml
 from service.policy import Policy
 from service.queries import explore as q
+from service.responses import JSONResponse
 from service.views import edge_out, node_out
 from service.visibility import evaluation_params, viewer_params
 

@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from graph_schema.migrations import LATEST_VERSION
 from service.errors import UNAVAILABLE_ERRORS, error_body
 from service.queries import health as q
+from service.responses import JSONResponse
 
 router = APIRouter(tags=["health"])
 

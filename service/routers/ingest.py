@@ -10,7 +10,6 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from neo4j import AsyncManagedTransaction
 
 from graph_schema import get_schema
@@ -20,6 +19,7 @@ from service.errors import ApiError
 from service.ingest_models import IngestRequest, IngestResponse, LinkRow, Plan, build_plan, count_items
 from service.policy import Policy
 from service.queries import ingest as q
+from service.responses import JSONResponse
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 

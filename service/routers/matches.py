@@ -15,7 +15,6 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import JSONResponse
 from neo4j import AsyncManagedTransaction
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +26,7 @@ from service.errors import not_found
 from service.matching import same_as_id
 from service.policy import Policy
 from service.queries import matches as q
+from service.responses import JSONResponse
 from service.routers.alerts import MatchReason
 from service.views import node_out
 from service.visibility import viewer_params

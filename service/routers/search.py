@@ -11,7 +11,6 @@ import unicodedata
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph_schema import get_schema
@@ -23,6 +22,7 @@ from service.deps import get_db, get_policy, require_purpose
 from service.errors import ApiError
 from service.policy import Policy
 from service.queries import search as q
+from service.responses import JSONResponse
 from service.views import node_out
 from service.visibility import evaluation_params, viewer_params
 
