@@ -45,6 +45,11 @@ class City:
     port: str = ""  # a seaport or airport of import, when the city has one
     airport: bool = False
 
+    @property
+    def department(self) -> str:
+        """The département code: two characters of the INSEE code (2A, 2B for Corsica), three overseas (972)."""
+        return self.insee[:3] if self.insee.startswith("97") else self.insee[:2]
+
 
 CITIES: tuple[City, ...] = (
     City("Marseille", "13055", 43.2965, 5.3698, "JIRS de Marseille", "Grand port maritime de Marseille-Fos"),
@@ -489,7 +494,7 @@ def build_view(seed: int, scene: Scene, agency: str) -> _View:
     }, case_sharing)
     network_kind = scene.kind if scene.kind != "wholesale" or rng.random() < 0.7 else "logistics"
     network = view.entity("Network", f"{tag}-NET", {
-        "name": scene.name, "kind": network_kind, "territory": f"{city.name} ({city.insee[:2]})"},
+        "name": scene.name, "kind": network_kind, "territory": f"{city.name} ({city.department})"},
         view.sharing(open_=0.15))
 
     # Who this agency knows: the primary most of the network, the others a part of it.
