@@ -240,6 +240,46 @@ def _parse_result(body: Any) -> IngestResult:
     )
 
 
+class _Attempts:
+    """What follows each attempt of one request — shared by the sync and the async client.
+
+    `failed` (transport error) and `refused` (non-2xx answer) return the delay before the next
+    attempt, or raise: `ApiRequestError` for an answer retrying cannot change (4xx, other 5xx),
+    `ApiUnavailableError` once the policy's attempts are spent.
+    """
+
+    def __init__(self, method: str, base_url: str, path: str, policy: RetryPolicy, rng: random.Random,
+                 on_retry: Callable[[int, str, float], None] | None) -> None:
+        self.method, self.base_url, self.path = method, base_url, path
+        self.policy, self.rng, self.on_retry = policy, rng, on_retry
+        self.attempt = 1
+
+    @property
+    def retries(self) -> int:
+        return self.attempt - 1
+
+    def failed(self, exc: Exception) -> float:
+        # A write may have been committed before the answer was lost: resending an idempotent
+        # ingest converges; for reads it is harmless.
+        return self._next(f"{type(exc).__name__}: {exc}", None, None)
+
+    def refused(self, response: httpx.Response) -> float:
+        if response.status_code not in RETRY_STATUSES:
+            raise ApiRequestError(response.status_code, _decode(response), self.method, str(response.url))
+        return self._next(f"HTTP {response.status_code}", response.status_code, _retry_after(response))
+
+    def _next(self, reason: str, status: int | None, retry_after: float | None) -> float:
+        if self.attempt >= self.policy.max_attempts:
+            raise ApiUnavailableError(
+                f"{self.method} {self.base_url}{self.path}: still unavailable after {self.attempt} attempts "
+                f"({reason})", self.attempt, status)
+        delay = self.policy.delay(self.attempt, retry_after, self.rng)
+        if self.on_retry is not None:
+            self.on_retry(self.attempt, reason, delay)
+        self.attempt += 1
+        return delay
+
+
 class IngestClient:
     """Synchronous client; thread-safe (one httpx connection pool), so a few threads may push
     independent batches through the same client.
@@ -300,30 +340,16 @@ class IngestClient:
                 headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, int]:
         """Send one request, retrying while the service is unavailable; return the response
         (2xx) and how many retries it took. 4xx (and other 5xx) raise `ApiRequestError`."""
-        attempt = 0
+        attempts = _Attempts(method, self.base_url, path, self.retry, self._rng, self.on_retry)
         while True:
-            attempt += 1
-            retry_after: float | None = None
             try:
                 response = self._http.request(method, path, json=json, params=params, headers=headers)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
-                # A write may have been committed before the answer was lost: resending an
-                # idempotent ingest converges; for reads it is harmless.
-                reason, status = f"{type(exc).__name__}: {exc}", None
+                delay = attempts.failed(exc)
             else:
                 if response.is_success:
-                    return response, attempt - 1
-                if response.status_code not in RETRY_STATUSES:
-                    raise ApiRequestError(response.status_code, _decode(response), method, str(response.url))
-                retry_after = _retry_after(response)
-                reason, status = f"HTTP {response.status_code}", response.status_code
-            if attempt >= self.retry.max_attempts:
-                raise ApiUnavailableError(
-                    f"{method} {self.base_url}{path}: still unavailable after {attempt} attempts ({reason})",
-                    attempt, status)
-            delay = self.retry.delay(attempt, retry_after, self._rng)
-            if self.on_retry is not None:
-                self.on_retry(attempt, reason, delay)
+                    return response, attempts.retries
+                delay = attempts.refused(response)
             self._sleep(delay)
 
     # -- API -------------------------------------------------------------------------------
@@ -426,28 +452,16 @@ class AsyncIngestClient:
                       params: Mapping[str, Any] | None = None,
                       headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, int]:
         """As `IngestClient.request`, awaiting between attempts."""
-        attempt = 0
+        attempts = _Attempts(method, self.base_url, path, self.retry, self._rng, self.on_retry)
         while True:
-            attempt += 1
-            retry_after: float | None = None
             try:
                 response = await self._http.request(method, path, json=json, params=params, headers=headers)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
-                reason, status = f"{type(exc).__name__}: {exc}", None
+                delay = attempts.failed(exc)
             else:
                 if response.is_success:
-                    return response, attempt - 1
-                if response.status_code not in RETRY_STATUSES:
-                    raise ApiRequestError(response.status_code, _decode(response), method, str(response.url))
-                retry_after = _retry_after(response)
-                reason, status = f"HTTP {response.status_code}", response.status_code
-            if attempt >= self.retry.max_attempts:
-                raise ApiUnavailableError(
-                    f"{method} {self.base_url}{path}: still unavailable after {attempt} attempts ({reason})",
-                    attempt, status)
-            delay = self.retry.delay(attempt, retry_after, self._rng)
-            if self.on_retry is not None:
-                self.on_retry(attempt, reason, delay)
+                    return response, attempts.retries
+                delay = attempts.refused(response)
             await asyncio.sleep(delay)
 
     async def push(self, batch: Mapping[str, Any]) -> IngestResult:
