@@ -1,8 +1,9 @@
 """The process's one async Neo4j driver, and the only way routers reach the database.
 
-Reads go through `execute_read`, writes through `execute_write`, so the same code runs against
-a single server or a routed cluster (`neo4j://`). Driver errors that mean "Neo4j is not there
-right now" surface as `Unavailable` (HTTP 503 with Retry-After).
+Reads go through `execute_read` (one query: `execute_query` with read routing), writes through
+`execute_write`, so the same code runs against a single server or a routed cluster (`neo4j://`).
+Driver errors that mean "Neo4j is not there right now" surface as `Unavailable` (HTTP 503 with
+Retry-After).
 """
 
 from __future__ import annotations
