@@ -828,6 +828,9 @@ def test_live_target_entity_cannot_be_deleted(client: TestClient, auth: Auth, pe
         assert err["code"] == "entity_designated"
         assert err["details"] == {"priority_targets": [{"id": entries[pid]["id"], "status": status}]}
         assert client.get(f"/v1/entities/{pid}", headers=owner).status_code == 200
+    # The review queue's delete is an owner's delete too.
+    r = client.delete(f"/v1/review-queue/{suspended}", headers=owner)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "entity_designated", r.text
     move(client, auth, entries[active]["id"], "archived")
     assert client.delete(f"/v1/entities/{active}", headers=owner).json()["deleted"] is True
     assert client.delete(f"/v1/entities/{proposed}", headers=owner).json()["deleted"] is True

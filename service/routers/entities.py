@@ -9,8 +9,8 @@ from neo4j import AsyncManagedTransaction
 from pydantic import BaseModel, Field
 
 from service.auth import Principal, require
-from service.errors import ApiError, not_found
-from service.ownership import require_owned
+from service.errors import not_found
+from service.ownership import refuse_if_designated, require_owned
 from service.queries import entities as q
 from service.responses import JSONResponse
 from service.views import node_out, review_out
@@ -100,17 +100,12 @@ async def delete_entity(entity_id: str, request: Request,
 
     An entity the national priority list designates in a live status (active or suspended) is
     not deleted (409 `entity_designated`, naming the entries): target managers archive or
-    neutralise the entry first, so the list never points at nothing. The retention job
-    (`ofast-graph retention run`) is not held back by this: expired data goes regardless."""
+    neutralise the entry first. The retention job (`ofast-graph retention run`) is not held back
+    by this: expired data goes regardless."""
 
     async def work(tx: AsyncManagedTransaction) -> int:
         await require_owned(tx, entity_id, principal, "delete it")
-        live = [r.data() async for r in await tx.run(q.LIVE_DESIGNATIONS, id=entity_id)]
-        if live:
-            raise ApiError(409, "entity_designated",
-                           f"entity {entity_id} is a national priority target ({live[0]['status']}): "
-                           "a target manager archives or neutralises the entry before it can be deleted",
-                           {"priority_targets": live})
+        await refuse_if_designated(tx, entity_id)
         record = await (await tx.run(q.DELETE_ENTITY, id=entity_id, agency=principal.agency)).single()
         return int(record["deleted"]) if record else 0
 

@@ -20,7 +20,7 @@ from service.auth import Principal, require
 from service.db import Database
 from service.deps import get_db, get_policy
 from service.errors import not_found
-from service.ownership import require_owned
+from service.ownership import refuse_if_designated, require_owned
 from service.policy import Policy
 from service.queries import review as q
 from service.retention import delete_with_orphans, review_dates
@@ -123,7 +123,8 @@ async def confirm_review(
     return _item(item, policy)
 
 
-@router.delete("/review-queue/{entity_id}", response_model=ReviewDeleted, responses=OWNED_ERRORS)
+@router.delete("/review-queue/{entity_id}", response_model=ReviewDeleted,
+               responses={**OWNED_ERRORS, 409: {"description": "The entity is a live national priority target"}})
 async def delete_reviewed(
     request: Request,
     entity_id: str = Path(max_length=200),
@@ -131,10 +132,12 @@ async def delete_reviewed(
     db: Database = Depends(get_db),
 ) -> ReviewDeleted:
     """Delete one of your agency's entities at review: it, its links, and the identifiers nothing
-    links to any more (as retention does). Audited with every id deleted."""
+    links to any more (as retention does). Audited with every id deleted. An entity the national
+    priority list designates in a live status is not deleted (409 `entity_designated`)."""
 
     async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
         await require_owned(tx, entity_id, principal, "review it")
+        await refuse_if_designated(tx, entity_id)
         return await delete_with_orphans(tx, q.DELETE_OWNED, id=entity_id, agency=principal.agency)
 
     done = await db.write(work)
