@@ -46,7 +46,7 @@ from typing import Any
 
 import neo4j
 
-from bench.http import LeanClient
+from bench.http import LeanClient, Response
 from bench.ingest import _api, _raw, _wait_ready, graph_counts, raw_statements, wipe
 from bench.process import free_port, stop
 from graph_schema import get_schema
@@ -229,6 +229,20 @@ async def time_interleaved(calls: dict[str, Timer], inputs: list[Any], warmup: i
     return out
 
 
+async def api_request(client: LeanClient, op: str, item: Any) -> Response:
+    """The endpoint call of one sampled input (shared with `bench.profile`)."""
+    if op == "lookup":
+        return await client.get("/v1/lookup", params={"type": "Phone", "value": item})
+    if op == "neighbourhood":
+        return await client.get(f"/v1/entities/{item}/neighbourhood", params={"depth": DEPTH, "limit": LIMIT})
+    if op == "paths":
+        return await client.get("/v1/paths", params={"source": item[0], "target": item[1],
+                                                     "max_hops": MAX_HOPS, "limit": PATH_LIMIT})
+    if op == "key_players":
+        return await client.get("/v1/analytics/key-players", params={"network": item, "limit": KP_LIMIT})
+    return await client.get("/v1/search", params={"q": item})
+
+
 async def measure(base: str, token: str, uri: str, auth: tuple[str, str], database: str,
                   samples: dict[str, list[Any]], warmup: int) -> tuple[Timings, dict[str, str]]:
     headers = {"Authorization": f"Bearer {token}", "X-Purpose": "bench"}
@@ -240,17 +254,7 @@ async def measure(base: str, token: str, uri: str, auth: tuple[str, str], databa
             neo4j.AsyncGraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF") as driver:
 
         async def api(op: str, item: Any) -> None:
-            if op == "lookup":
-                r = await client.get("/v1/lookup", params={"type": "Phone", "value": item})
-            elif op == "neighbourhood":
-                r = await client.get(f"/v1/entities/{item}/neighbourhood", params={"depth": DEPTH, "limit": LIMIT})
-            elif op == "paths":
-                r = await client.get("/v1/paths", params={"source": item[0], "target": item[1],
-                                                          "max_hops": MAX_HOPS, "limit": PATH_LIMIT})
-            elif op == "key_players":
-                r = await client.get("/v1/analytics/key-players", params={"network": item, "limit": KP_LIMIT})
-            else:
-                r = await client.get("/v1/search", params={"q": item})
+            r = await api_request(client, op, item)
             if r.status_code != 200:
                 raise RuntimeError(f"{op} failed: {r.status_code} {r.text[:300]}")
 

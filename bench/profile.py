@@ -36,7 +36,7 @@ from typing import Any
 
 import neo4j
 
-from bench.explore import pct
+from bench.explore import api_request, pct
 from bench.http import LeanClient
 from bench.ingest import _wait_ready
 from bench.process import free_port
@@ -147,7 +147,7 @@ def _summary(values: list[float]) -> dict[str, float]:
 def run(op: str = "lookup", requests: int = 300, warmup: int = 30, seed: int = 7) -> dict[str, Any]:
     settings = get_settings()
     uri, user, password = connection_params(settings)
-    from bench.explore import DEPTH, LIMIT, MAX_HOPS, PATH_LIMIT, VIEWER_AGENCY, sample
+    from bench.explore import VIEWER_AGENCY, sample
     from service.auth import make_token
 
     with neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF") as driver:
@@ -177,16 +177,7 @@ def run(op: str = "lookup", requests: int = 300, warmup: int = 30, seed: int = 7
                         cpu_start = (await client.get("/__profile")).json()["cpu_s"]
                     item = inputs[i % len(inputs)]
                     started = time.perf_counter()
-                    if op == "lookup":
-                        r = await client.get("/v1/lookup", params={"type": "Phone", "value": item})
-                    elif op == "neighbourhood":
-                        r = await client.get(f"/v1/entities/{item}/neighbourhood",
-                                             params={"depth": DEPTH, "limit": LIMIT})
-                    elif op == "paths":
-                        r = await client.get("/v1/paths", params={"source": item[0], "target": item[1],
-                                                                  "max_hops": MAX_HOPS, "limit": PATH_LIMIT})
-                    else:
-                        r = await client.get("/v1/search", params={"q": item})
+                    r = await api_request(client, op, item)
                     if i >= warmup:
                         client_ms.append((time.perf_counter() - started) * 1000)
                     if r.status_code != 200:
