@@ -108,8 +108,11 @@ class LateRelay:
 
 
 @pytest.fixture(scope="module")
-def api(settings: Settings, driver: neo4j.Driver) -> Iterator[str]:
-    with ServerThread(settings) as server:
+def api(settings: Settings, driver: neo4j.Driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # Its own state folder: were its audit journal left behind (a shutdown that cannot flush in
+    # time), the session's app would replay it into whichever later test's graph is current.
+    own = settings.model_copy(update={"state_dir": tmp_path_factory.mktemp("importers-state")})
+    with ServerThread(own) as server:
         yield server.url
 
 

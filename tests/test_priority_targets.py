@@ -381,9 +381,11 @@ def test_stale_if_match_is_412_and_changes_nothing(client: TestClient, auth: Aut
 
 
 @pytest.fixture
-def live_server(settings: Settings, driver: neo4j.Driver) -> Iterator[str]:
-    """The app under a real uvicorn server on 127.0.0.1 (its own event loop and driver pool)."""
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+def live_server(settings: Settings, driver: neo4j.Driver, tmp_path: Path) -> Iterator[str]:
+    """The app under a real uvicorn server on 127.0.0.1 (its own event loop, driver pool and state
+    folder: a journal it left behind is never replayed by the session's app into another test)."""
+    own = settings.model_copy(update={"state_dir": tmp_path / "state"})
+    config = uvicorn.Config(create_app(own), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
