@@ -27,8 +27,8 @@ from typing import Any
 import neo4j
 
 from bench.explore import cpu_pressure
-from service.db import connection_params
-from service.settings import get_settings
+from service.core.db import connection_params
+from service.core.settings import get_settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 RESULTS = DOCS / "benchmarks"

@@ -18,7 +18,7 @@
      players, `RAW_KP_*` here).
    Key players (`GET /v1/analytics/key-players`) is a computation, not one query: each way
    fetches the network, its members and the subgraph around them, ranks it with the endpoint's
-   own Brandes code (`service.routers.analytics._rank`, in a thread as the endpoint does), then
+   own Brandes code (`service.api.routers.analytics._rank`, in a thread as the endpoint does), then
    fetches the views of the top 20 persons — two read transactions, as the endpoint.
    each input through the three in a rotating order (load drifts hit all three alike), and
    prints p50 / p95 (ms) and the ratios `api/raw` and `cypher/raw` of the p95s, with the
@@ -52,17 +52,17 @@ from bench.process import free_port, stop
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from importers.demo import generate
-from service import ids
-from service.auth import make_token
-from service.db import connection_params
-from service.ingest_models import build_plan
-from service.policy import Policy, policy_from_file
+from service.access.auth import make_token
+from service.access.policy import Policy, policy_from_file
+from service.api.routers.analytics import MAX_EDGES, _rank
+from service.api.routers.search import lucene_query
+from service.core import ids
+from service.core.db import connection_params
+from service.core.settings import Settings, get_settings
+from service.domain.ingest.models import build_plan
 from service.queries import analytics as qa
 from service.queries import explore as qe
 from service.queries import search as qs
-from service.routers.analytics import MAX_EDGES, _rank
-from service.routers.search import lucene_query
-from service.settings import Settings, get_settings
 
 VIEWER_AGENCY = "police"
 VIEWER = {"agency": VIEWER_AGENCY, "central": False}

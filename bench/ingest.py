@@ -40,11 +40,11 @@ import neo4j
 from bench.process import free_port, stop
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
-from service.auth import make_token
-from service.db import connection_params
-from service.ingest_models import build_plan
-from service.policy import Policy, policy_from_file
-from service.settings import Settings, get_settings
+from service.access.auth import make_token
+from service.access.policy import Policy, policy_from_file
+from service.core.db import connection_params
+from service.core.settings import Settings, get_settings
+from service.domain.ingest.models import build_plan
 
 AGENCIES = ("police", "gendarmerie", "douane")
 FIRST = ("Karim", "Sofiane", "Mehdi", "Lucas", "Yanis", "Nicolas", "Ryan", "Enzo", "Moussa", "Kevin",

@@ -58,10 +58,10 @@ from bench.process import free_port, stop
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from graph_schema.normalise import normalise
-from service import ids
-from service.auth import make_token
-from service.db import connection_params
-from service.settings import Settings, get_settings
+from service.access.auth import make_token
+from service.core import ids
+from service.core.db import connection_params
+from service.core.settings import Settings, get_settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 RESULT_JSON = DOCS / "benchmarks" / "load.json"

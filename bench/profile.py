@@ -40,8 +40,8 @@ from bench.explore import api_request, pct
 from bench.http import LeanClient
 from bench.ingest import _wait_ready
 from bench.process import free_port
-from service.db import connection_params
-from service.settings import get_settings
+from service.core.db import connection_params
+from service.core.settings import get_settings
 
 PARTS = ("auth", "neo4j", "neo4j_write", "audit", "json")
 # (the request's task, its timings): tasks spawned during a request (the audit writer and mover)
@@ -92,9 +92,11 @@ def serve(port: int) -> None:
     import uvicorn
     from starlette.types import Receive, Scope, Send
 
-    from service import audit, auth, db
-    from service.app import create_app
-    from service.responses import JSONResponse
+    from service.access import auth
+    from service.api.app import create_app
+    from service.api.responses import JSONResponse
+    from service.audit import trail as audit
+    from service.core import db
 
     auth.TokenVerifier.verify = _timed_sync("auth", auth.TokenVerifier.verify)  # type: ignore[method-assign]
     db.Database.read = _timed_async("neo4j", db.Database.read)  # type: ignore[method-assign]
@@ -148,7 +150,7 @@ def run(op: str = "lookup", requests: int = 300, warmup: int = 30, seed: int = 7
     settings = get_settings()
     uri, user, password = connection_params(settings)
     from bench.explore import VIEWER_AGENCY, sample
-    from service.auth import make_token
+    from service.access.auth import make_token
 
     with neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF") as driver:
         picked = sample(driver, settings.neo4j_database, min(requests, 200), seed)

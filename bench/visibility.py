@@ -11,7 +11,7 @@ a few grantees), then times, interleaved on the same start nodes and pairs:
 - neighbourhood depth 2 (at most `--limit` paths) from a random entity;
 - all shortest paths (at most 6 hops) between two nodes a few hops apart;
 
-each once with the predicates of `service/visibility.py` inline in the traversal and their map
+each once with the predicates of `service/access/visibility.py` inline in the traversal and their map
 views (`node_view`, `rel_view`), and once as the same Cypher without them. It reports the
 median and p95 of each and their ratio (goal: ≤ 1.3×). It uses the Neo4j the settings name
 (OFAST_GRAPH_NEO4J_URI / OFAST_GRAPH_NEO4J_PASSWORD, else the local dev server) and WIPES ITS
@@ -34,10 +34,10 @@ import neo4j
 
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
-from service import ids
-from service.db import connection_params
-from service.settings import get_settings
-from service.visibility import node_known, node_view, rel_known, rel_view
+from service.access.visibility import node_known, node_view, rel_known, rel_view
+from service.core import ids
+from service.core.db import connection_params
+from service.core.settings import get_settings
 
 AGENCIES = ("police", "gendarmerie", "douane")
 CENTRAL = "ofast"

@@ -142,7 +142,7 @@ def _handling(schema: Schema) -> list[str]:
     # Evaluation and handling codes need no backfill: items stored before them read as X, 4, H0
     # (`coalesce` in the queries and views). Minors do: a Person stored before the `minor` flag
     # existed is flagged when it was under 18 on the day it was first pushed (`created_at`), so the
-    # minors rule of service/visibility.py covers old data too. Birth dates are stored YYYY-MM-DD.
+    # minors rule of service/access/visibility.py covers old data too. Birth dates are stored YYYY-MM-DD.
     return [
         "MATCH (p:Person:Entity) WHERE p.minor IS NULL AND p.birth_date =~ '[0-9]{4}-[0-9]{2}-[0-9]{2}' "
         "SET p.minor = date(p.birth_date) + duration('P18Y') > date(coalesce(datetime(p.created_at), datetime()))",

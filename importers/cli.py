@@ -48,9 +48,9 @@ Timeout = Annotated[float, typer.Option(min=1, help="Seconds to wait for one ans
 
 def _dev_token(agency: str, roles: list[str], subject: str, ttl: int = 6 * 3600) -> str:
     """A development token signed with this machine's secret (the one `ofast-graph serve` trusts)."""
-    from service.auth import make_token
-    from service.policy import policy_from_file
-    from service.settings import get_settings
+    from service.access.auth import make_token
+    from service.access.policy import policy_from_file
+    from service.core.settings import get_settings
 
     settings = get_settings()
     policy = policy_from_file(settings.policy_file)

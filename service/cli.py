@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 
 from importers.cli import demo_data_command, import_command
-from service.audit_cli import audit_app
+from service.audit.cli import audit_app
+from service.core.settings import get_settings
 from service.neo4j_local.manager import LocalNeo4j, from_settings
-from service.settings import get_settings
 
 app = typer.Typer(help="ofast-graph: interagency intelligence-sharing graph service.", no_args_is_help=True)
 neo4j_app = typer.Typer(help="A local Neo4j Community server for development, tests and CI.",
@@ -73,7 +73,7 @@ def migrate() -> None:
     from graph_schema import get_schema
     from graph_schema.migrations import LATEST_VERSION
     from graph_schema.migrations import migrate as run_migrations
-    from service.db import make_driver
+    from service.core.db import make_driver
 
     settings = get_settings()
 
@@ -95,7 +95,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     """Run the API under uvicorn (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
-    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)
 
 
@@ -108,8 +108,8 @@ def token(
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
 ) -> None:
     """Print a development token (HS256) and nothing else."""
-    from service.auth import make_token
-    from service.policy import policy_from_file
+    from service.access.auth import make_token
+    from service.access.policy import policy_from_file
 
     settings = get_settings()
     policy = policy_from_file(settings.policy_file)
@@ -134,9 +134,9 @@ def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="List 
     """Delete every entity whose review date passed by the policy's grace period (with its links
     and the identifiers nothing else links to), each deletion audited; purge expired lookup
     memories. Prints a JSON report."""
-    from service.db import Database, make_driver
-    from service.policy import policy_from_file
-    from service.retention import run_retention
+    from service.access.policy import policy_from_file
+    from service.core.db import Database, make_driver
+    from service.domain.lifecycle.retention import run_retention
 
     settings = get_settings()
     policy = policy_from_file(settings.policy_file)

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
-from service.app import create_app
-from service.auth import make_token
-from service.settings import Settings
+from service.access.auth import make_token
+from service.api.app import create_app
+from service.core.settings import Settings
 from tests.neo4j_server import Neo4jServer, neo4j_server
 
 TEST_JWT_SECRET = "test-secret-not-for-production-0123456789abcdef"
@@ -154,8 +154,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def clock() -> Iterator[Any]:
-    """The service clock (`service.clock`), put back to real time after the test."""
-    from service import clock as service_clock
+    """The service clock (`service.core.clock`), put back to real time after the test."""
+    from service.core import clock as service_clock
 
     service_clock.reset()
     yield service_clock

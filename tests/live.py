@@ -22,7 +22,7 @@ def free_port() -> int:
 
 @dataclass
 class LiveService:
-    """`uvicorn service.app:create_app` in a child process, configured by environment."""
+    """`uvicorn service.api.app:create_app` in a child process, configured by environment."""
 
     env: dict[str, str]
     port: int = field(default_factory=free_port)
@@ -37,7 +37,7 @@ class LiveService:
         env = {**os.environ, **self.env}
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory",
+            [sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )

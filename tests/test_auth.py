@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.auth import make_token
-from service.settings import Settings
+from service.access.auth import make_token
+from service.api.app import create_app
+from service.core.settings import Settings
 from tests.conftest import ROOT
 
 Auth = Callable[..., dict[str, str]]

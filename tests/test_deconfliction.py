@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from service import ids
+from service.core import ids
 
 Auth = Callable[..., dict[str, str]]
 

@@ -19,7 +19,7 @@ import neo4j
 from fastapi.testclient import TestClient
 from followthemoney import model
 
-from service import ids
+from service.core import ids
 from tests.conftest import cypher
 
 Auth = Callable[..., dict[str, str]]

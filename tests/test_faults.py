@@ -20,11 +20,11 @@ import httpx
 import neo4j
 import pytest
 
-from service.audit import verify_chain
-from service.auth import make_token
-from service.db import Database
+from service.access.auth import make_token
+from service.audit.trail import verify_chain
+from service.core.db import Database
+from service.core.settings import Settings
 from service.neo4j_local.manager import LocalNeo4j, from_settings
-from service.settings import Settings
 from tests.conftest import TEST_JWT_SECRET
 from tests.live import LiveService, free_port
 

@@ -8,8 +8,8 @@ from typing import Any
 import neo4j
 from fastapi.testclient import TestClient
 
-from service import ids
-from service.visibility import node_full, node_known, rel_full
+from service.access.visibility import node_full, node_known, rel_full
+from service.core import ids
 from tests.conftest import cypher, ingest_as
 
 Auth = Callable[..., dict[str, str]]

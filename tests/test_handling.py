@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
-from service import ids
-from service.ingest_models import is_minor
+from service.core import ids
+from service.domain.ingest.models import is_minor
 from tests.conftest import cypher, ingest_as
 
 Auth = Callable[..., dict[str, str]]

@@ -29,9 +29,9 @@ from importers.client import (
     split_batch,
 )
 from importers.demo import generate
-from service.app import create_app
+from service.api.app import create_app
 from service.cli import app as cli_app
-from service.settings import Settings, get_settings
+from service.core.settings import Settings, get_settings
 from tests.conftest import TEST_JWT_SECRET, TokenFactory, cypher
 
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph_schema.normalise import phone as reference_phone
-from service import ids
-from service.ingest_models import _entity_id, _identifier_id, _link_id, _normalised
+from service.core import ids
+from service.domain.ingest.models import _entity_id, _identifier_id, _link_id, _normalised
 from tests.conftest import cypher
 
 Auth = Callable[..., dict[str, str]]

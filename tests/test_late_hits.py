@@ -10,7 +10,7 @@ from typing import Any
 import neo4j
 from fastapi.testclient import TestClient
 
-from service import ids
+from service.core import ids
 from tests.conftest import cypher
 
 Auth = Callable[..., dict[str, str]]

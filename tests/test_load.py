@@ -16,7 +16,7 @@ from pathlib import Path
 import neo4j
 
 from bench import load
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, wipe
 from tests.live import LiveService
 from tests.neo4j_server import Neo4jServer

@@ -9,8 +9,8 @@ from typing import Any
 import neo4j
 from fastapi.testclient import TestClient
 
-from service import ids
-from service.matching import name_score, reasons_for
+from service.core import ids
+from service.domain.lifecycle.matching import name_score, reasons_for
 from tests.conftest import cypher
 
 Auth = Callable[..., dict[str, str]]

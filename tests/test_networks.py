@@ -16,9 +16,10 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from service import centrality, ids
-from service.app import create_app
-from service.settings import Settings
+from service.api.app import create_app
+from service.core import ids
+from service.core.settings import Settings
+from service.domain.analytics import centrality
 from tests.conftest import cypher
 
 Auth = Callable[..., dict[str, str]]

@@ -11,7 +11,7 @@ import neo4j
 import pytest
 from fastapi.testclient import TestClient
 
-from service import ids
+from service.core import ids
 from tests.conftest import cypher
 
 Auth = Callable[..., dict[str, str]]

@@ -24,10 +24,10 @@ import uvicorn
 import yaml
 from fastapi.testclient import TestClient
 
-from service import ids
-from service.app import create_app
-from service.routers.priority_targets import TRANSITIONS, add_months, parse_if_match
-from service.settings import Settings
+from service.api.app import create_app
+from service.api.routers.priority_targets import TRANSITIONS, add_months, parse_if_match
+from service.core import ids
+from service.core.settings import Settings
 from tests.conftest import TokenFactory, cypher
 
 Auth = Callable[..., dict[str, str]]

@@ -19,12 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service import ids
-from service.audit import verify_chain
+from service.audit.trail import verify_chain
 from service.cli import app as cli_app
-from service.db import Database, make_driver
-from service.retention import add_months
-from service.settings import Settings, get_settings
+from service.core import ids
+from service.core.db import Database, make_driver
+from service.core.settings import Settings, get_settings
+from service.domain.lifecycle.retention import add_months
 from tests.conftest import cypher
 
 Auth = Callable[..., dict[str, str]]
@@ -203,7 +203,7 @@ def test_retention_deletes_exactly_the_expired(client: TestClient, auth: Auth, g
 
 
 def test_dates_and_policy_settings() -> None:
-    from service.policy import Lifecycle, load_lifecycle
+    from service.access.policy import Lifecycle, load_lifecycle
 
     assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
     assert add_months(dt.date(2027, 11, 30), 3) == dt.date(2028, 2, 29)

@@ -21,10 +21,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from importers.demo import SOURCE_SYSTEM, generate
-from service.auth import make_token
-from service.ids import identifier_id
-from service.routers.ui import missing_vendor_files
-from service.settings import Settings
+from service.access.auth import make_token
+from service.api.routers.ui import missing_vendor_files
+from service.core.ids import identifier_id
+from service.core.settings import Settings
 from tests.conftest import ROOT, TEST_JWT_SECRET, wipe
 from tests.live import LiveService
 from tests.neo4j_server import Neo4jServer

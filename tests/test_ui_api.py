@@ -12,9 +12,9 @@ import neo4j
 import yaml
 from fastapi.testclient import TestClient
 
-from service import ids
-from service.app import create_app
-from service.settings import Settings
+from service.api.app import create_app
+from service.core import ids
+from service.core.settings import Settings
 
 Auth = Callable[..., dict[str, str]]
 

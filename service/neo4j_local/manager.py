@@ -294,7 +294,7 @@ class LocalNeo4j:
 
 
 def from_settings(name: str = "dev", bolt_port: int | None = None) -> LocalNeo4j:
-    from service.settings import get_settings
+    from service.core.settings import get_settings
 
     s = get_settings()
     return LocalNeo4j(

@@ -2,7 +2,7 @@
 
 Neo4j Community has no graph algorithms library: these queries only fetch the caller's visible
 subgraph (visibility applied in the query with `$viewer`), and the router computes centralities
-in Python (`service.centrality`). Relationship types come from the schema (the whitelist), so
+in Python (`service.domain.analytics.centrality`). Relationship types come from the schema (the whitelist), so
 workflow links (objectives, priority targets) are never walked.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from graph_schema import get_schema
-from service.visibility import node_known, node_view, rel_full, rel_known
+from service.access.visibility import node_known, node_view, rel_full, rel_known
 
 NETWORK = f"""
 MATCH (n:Node {{id: $id}})

@@ -13,7 +13,7 @@ Every value is a parameter (`$viewer`, `$count_all`, `$since`, `$until`).
 
 from __future__ import annotations
 
-from service.visibility import node_full
+from service.access.visibility import node_full
 
 # Seizures by month (YYYY-MM of `date`) and drug. Quantities are summed per unit family:
 # weights in kilograms (g and kg), litres, and doses apart.

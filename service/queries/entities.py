@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph_schema import get_schema
-from service.visibility import node_full, node_known, node_view, rel_known
+from service.access.visibility import node_full, node_known, node_view, rel_known
 
 # Only data relationships of the schema count: workflow ones (TARGETS, DESIGNATES…) are not links.
 _DATA_RELS = get_schema().relationship_pattern()

@@ -1,6 +1,6 @@
 """Cypher behind GET /v1/entities/{id}/neighbourhood and GET /v1/paths.
 
-Visibility is applied inside every statement with the fragments of `service.visibility`
+Visibility is applied inside every statement with the fragments of `service.access.visibility`
 (parameter `$viewer`): a traversal only steps over relationships the caller may know exist
 (`rel_known`) onto nodes the caller may know exist (`node_known`). Confidential items of other
 agencies therefore neither appear nor connect anything. Stubs (restricted items of others) are
@@ -23,7 +23,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from graph_schema import get_schema
-from service.visibility import node_evaluated, node_known, node_view, rel_evaluated, rel_known, rel_view
+from service.access.visibility import node_evaluated, node_known, node_view, rel_evaluated, rel_known, rel_view
 
 
 def rel_types(types: tuple[str, ...] | None) -> str:
@@ -91,7 +91,7 @@ def neighbourhood(depth: int, types: tuple[str, ...] | None, evaluated: bool = F
 
     `evaluated`: the traversal also requires every relationship and entity it steps over to be
     seen in full with evaluation codes at least `$min_reliability` and `$min_accuracy`
-    (`service.visibility.node_evaluated`); identifiers have no codes and pass. The start node is
+    (`service.access.visibility.node_evaluated`); identifiers have no codes and pass. The start node is
     always returned. Stubs cannot show they meet a minimum: a filtered neighbourhood leaves them out.
     """
     return _neighbourhood(depth, types, raw=False, evaluated=evaluated)

@@ -9,7 +9,7 @@ a grant on a person does not reveal the person's restricted links.
 
 from __future__ import annotations
 
-from service.visibility import node_known
+from service.access.visibility import node_known
 
 # Takes the entity's write lock first (the SET), so concurrent grants and revocations of the
 # same entity are serialised and the Grant nodes stay consistent with `grantees`.

@@ -14,7 +14,7 @@ first and the re-asked lookup sees it (and answers a hit).
 
 from __future__ import annotations
 
-from service.visibility import node_hit, rel_known
+from service.access.visibility import node_hit, rel_known
 
 
 def _as(fragment: str, var: str) -> str:

@@ -11,7 +11,7 @@ parameter (`$viewer`, `$limit`).
 
 from __future__ import annotations
 
-from service.visibility import node_full, node_known, node_view, rel_known
+from service.access.visibility import node_full, node_known, node_view, rel_known
 
 DEAL_POINTS = f"""
 MATCH (l:Location)

@@ -10,7 +10,7 @@ them. A `same` verdict adds a `SAME_AS` relationship between the persons; nothin
 
 from __future__ import annotations
 
-from service.visibility import node_known, node_view, rel_known
+from service.access.visibility import node_known, node_view, rel_known
 
 
 def _as(fragment: str, var: str) -> str:

@@ -9,7 +9,7 @@ what the caller may know exists.
 
 from __future__ import annotations
 
-from service.visibility import node_known, node_view, rel_full, rel_known, rel_view
+from service.access.visibility import node_known, node_view, rel_full, rel_known, rel_view
 
 NETWORK = f"""
 MATCH (n:Node {{id: $id}})

@@ -12,7 +12,7 @@ agency — each side only when it may know the other side's entity and the links
 
 from __future__ import annotations
 
-from service.visibility import node_known, node_view, rel_known
+from service.access.visibility import node_known, node_view, rel_known
 
 # Declarations take this lock first, so two agencies declaring at the same time on linked
 # entities see each other's objective and the overlap is never missed.

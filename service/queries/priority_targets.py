@@ -26,7 +26,7 @@ Labels and relationship types come from `graph_schema` (checked at import); valu
 from __future__ import annotations
 
 from graph_schema import get_schema
-from service.visibility import node_full, node_known, node_view, rel_full, rel_known, rel_view
+from service.access.visibility import node_full, node_known, node_view, rel_full, rel_known, rel_view
 
 _SCHEMA = get_schema()
 

@@ -17,7 +17,7 @@ agency, yet its owner is named here (`node_hit`): hit / no-hit is all others eve
 from __future__ import annotations
 
 from graph_schema.migrations import FULLTEXT_INDEX
-from service.visibility import node_full, node_hit, rel_known
+from service.access.visibility import node_full, node_hit, rel_known
 
 # One pass over the index: the hits the caller sees in full, ranked, counted and paged at once
 # (running the fuzzy Lucene query a second time for the total would cost more than sorting the

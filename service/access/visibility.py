@@ -1,0 +1,126 @@
+"""The access rules as Cypher fragments, so every read path applies them inside its query.
+
+Every query that uses these takes one parameter, `$viewer` = `viewer_params(principal)`:
+`{agency: str, central: bool}`. Never filter results in Python instead: what the database
+does not return cannot leak.
+
+- full(x):  the caller sees x in full — x is an identifier, or open, or the caller's agency owns
+  it, is the central agency, or holds a grant.
+- known(x): the caller may learn that x exists — full, or not confidential. A restricted item
+  that is known but not full is shown as a stub.
+- minors: a Person flagged `minor` (under 18 when pushed) is neither full nor known to any agency
+  but its owner — the central agency and grantees included. Other agencies only get hit / no-hit
+  on identifiers linked to it (`/v1/lookup`, which uses `node_hit` instead of `node_known`).
+  Every read path that uses `node_full` / `node_known` therefore never returns, stubs, counts
+  (outside `statistics_count_all`) or traverses a minor of another agency.
+- stubs carry the item's handling code (`handling`), never its content nor its handling note.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.access.auth import Principal
+from service.access.policy import ACCURACY_CODES, RELIABILITY_CODES
+from service.core.errors import ApiError
+
+
+def viewer_params(principal: Principal) -> dict[str, Any]:
+    return {"agency": principal.agency, "central": principal.is_central}
+
+
+def evaluation_params(min_reliability: str | None, min_accuracy: str | None) -> dict[str, str] | None:
+    """`{min_reliability, min_accuracy}` for `node_evaluated` / `rel_evaluated`, or None when the
+    caller filters on neither; a code outside the scale is the caller's mistake (422)."""
+    if min_reliability is None and min_accuracy is None:
+        return None
+    reliability = (min_reliability or "X").strip().upper()
+    accuracy = (min_accuracy or "4").strip()
+    if reliability not in RELIABILITY_CODES:
+        raise ApiError(422, "invalid_min_reliability",
+                       f"min_reliability must be one of {', '.join(RELIABILITY_CODES)} (A best, X cannot be "
+                       f"assessed; min_reliability=B keeps A and B), got {min_reliability!r}",
+                       {"allowed": list(RELIABILITY_CODES)})
+    if accuracy not in ACCURACY_CODES:
+        raise ApiError(422, "invalid_min_accuracy",
+                       f"min_accuracy must be one of {', '.join(ACCURACY_CODES)} (1 best, 4 cannot be judged; "
+                       f"min_accuracy=2 keeps 1 and 2), got {min_accuracy!r}", {"allowed": list(ACCURACY_CODES)})
+    return {"min_reliability": reliability, "min_accuracy": accuracy}
+
+
+def _owned_full(var: str) -> str:
+    return (f"($viewer.central OR {var}.sharing = 'open' OR {var}.owner_agency = $viewer.agency "
+            f"OR $viewer.agency IN coalesce({var}.grantees, []))")
+
+
+def _minor_guard(var: str) -> str:
+    """x is not flagged a minor (only Persons carry `minor`), or the caller's agency owns it.
+
+    A CASE on purpose: Neo4j 5.26's planner fails ("Property cannot be cast to ASTCachedProperty")
+    on `a OR (b AND c)` shapes of property predicates inside a list comprehension's CASE, which
+    is where `node_view` runs; a CASE is left alone by its boolean rewriting."""
+    return f"(CASE WHEN {var}.minor = true THEN {var}.owner_agency = $viewer.agency ELSE true END)"
+
+
+def node_full(var: str) -> str:
+    return f"(({var}:Identifier OR {_owned_full(var)}) AND {_minor_guard(var)})"
+
+
+def node_known(var: str) -> str:
+    return f"(({var}:Identifier OR {var}.sharing <> 'confidential' OR {_owned_full(var)}) AND {_minor_guard(var)})"
+
+
+def node_hit(var: str) -> str:
+    """node_known without the minors rule: for hit / no-hit answers only (`/v1/lookup`), which name
+    the agencies holding data, never an id or a value."""
+    return f"({var}:Identifier OR {var}.sharing <> 'confidential' OR {_owned_full(var)})"
+
+
+def rel_full(var: str) -> str:
+    return _owned_full(var)
+
+
+def rel_known(var: str) -> str:
+    return f"({var}.sharing <> 'confidential' OR {_owned_full(var)})"
+
+
+def node_view(var: str) -> str:
+    """A map for `service.api.views.node_out`: all stored properties when full, a stub otherwise."""
+    return (f"CASE WHEN {node_full(var)} THEN properties({var}) "
+            f"ELSE {{id: {var}.id, type: {var}.type, owner_agency: {var}.owner_agency, "
+            f"handling: coalesce({var}.handling, 'H0'), redacted: true}} END")
+
+
+def rel_view(var: str) -> str:
+    """A map for `service.api.views.edge_out`: `{props, type, source, target}`; props as in node_view."""
+    return (f"{{props: CASE WHEN {rel_full(var)} THEN properties({var}) "
+            f"ELSE {{id: {var}.id, owner_agency: {var}.owner_agency, handling: coalesce({var}.handling, 'H0'), "
+            f"redacted: true}} END, "
+            f"type: type({var}), source: startNode({var}).id, target: endNode({var}).id}}")
+
+
+def path_known(var: str) -> str:
+    """Every node and relationship of path `var` is known: a path never crosses what the
+    caller may not know exists."""
+    return (f"(all(_n IN nodes({var}) WHERE {node_known('_n')}) "
+            f"AND all(_r IN relationships({var}) WHERE {rel_known('_r')}))")
+
+
+# Evaluation filters (`min_reliability`, `min_accuracy`): parameters `$min_reliability` (A, B, C
+# or X) and `$min_accuracy` ("1".."4"); the codes are strings whose order is best first, so
+# "at least B" is `<= 'B'`. Items stored before the codes existed read as X and 4. Only items
+# the caller sees in full can pass: a stub's codes are not the caller's to know (a filter that
+# kept or dropped it by its codes would reveal them), so a filtered traversal leaves stubs out.
+
+
+def node_evaluated(var: str) -> str:
+    """x is an identifier (no codes), or an entity seen in full whose codes meet the minimums."""
+    return (f"({node_full(var)} AND CASE WHEN {var}:Identifier THEN true ELSE "
+            f"coalesce({var}.reliability, 'X') <= $min_reliability AND coalesce({var}.accuracy, '4') <= $min_accuracy "
+            f"END)")
+
+
+def rel_evaluated(var: str) -> str:
+    """r is seen in full and its codes meet the minimums."""
+    return (f"({rel_full(var)} AND coalesce({var}.reliability, 'X') <= $min_reliability "
+            f"AND coalesce({var}.accuracy, '4') <= $min_accuracy)")

@@ -1,0 +1,205 @@
+"""Full-text search over entities and hit / no-hit lookup of identifiers (deconfliction).
+
+Both need a stated purpose (`X-Purpose`), audited with the number of results — including
+searches and lookups that found nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph_schema import get_schema
+from graph_schema.normalise import IdentifierError, normalise
+from service.access.auth import Principal, require
+from service.access.policy import Policy
+from service.access.visibility import evaluation_params, viewer_params
+from service.api.deps import get_db, get_policy, require_purpose
+from service.api.responses import JSONResponse
+from service.api.views import node_out
+from service.core import ids
+from service.core.db import Database
+from service.core.errors import ApiError
+from service.domain.lifecycle import late_hits
+from service.queries import search as q
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+MAX_TERMS = 12
+MAX_FUZZY = 40
+MAX_OFFSET = 10_000
+# Lucene query-syntax characters; escaped even though tokenising already drops most of them.
+_LUCENE_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/])')
+_TERM = re.compile(r"\w+", re.UNICODE)
+# The stop words of the index's analyzer (`standard-folding`: Lucene's English set).
+STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no",
+    "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this",
+    "to", "was", "will", "with",
+})
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Missing X-Purpose header"},
+    401: {"description": "Missing or invalid bearer token"},
+    403: {"description": "The caller's roles do not give `read`"},
+    422: {"description": "Invalid parameter (empty query, unknown type, malformed identifier…)"},
+}
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, as the index's `standard-folding` analyzer does."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def lucene_query(q: str) -> str:
+    """A Lucene query: every word must match, exactly (boosted) or within an edit distance.
+
+    Words of 1-2 characters match exactly, 3-7 within one edit, longer ones within two
+    ("Karin" finds "Karim", "benali" finds "Bénali"). The analyzer's stop words are dropped:
+    the index holds none of them, so requiring one would match nothing. Every special character is escaped, so a
+    caller cannot inject Lucene syntax.
+    """
+    terms = [t for t in dict.fromkeys(_TERM.findall(fold(q))) if t not in STOP_WORDS][:MAX_TERMS]
+    if not terms:
+        raise ApiError(422, "empty_query", "the query has no word to search for (English stop words are ignored)")
+    clauses = []
+    for term in terms:
+        t = _LUCENE_SPECIAL.sub(r"\\\1", term)
+        if len(term) <= 2 or len(term) > MAX_FUZZY:  # too short to be fuzzy, or too long to be a name
+            clauses.append(f"+{t}")
+        else:
+            edits = 1 if len(term) <= 7 else 2
+            clauses.append(f"+({t}^3 OR {t}~{edits})")
+    return " ".join(clauses)
+
+
+def parse_entity_types(type_: str | None) -> list[str]:
+    schema = get_schema()
+    if type_ is None or not type_.strip():
+        return schema.entity_types
+    names = list(dict.fromkeys(t.strip() for t in type_.split(",") if t.strip()))
+    identifiers = [n for n in names if n in schema.identifier_types]
+    if identifiers:
+        raise ApiError(422, "not_searchable",
+                       f"{identifiers} are identifiers: use GET /v1/lookup for a hit / no-hit answer")
+    unknown = [n for n in names if n not in schema.entity_types]
+    if unknown:
+        raise ApiError(422, "unknown_type",
+                       f"unknown entity type(s) {unknown}; known: {', '.join(schema.entity_types)}")
+    return names
+
+
+class SearchHit(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    type: str
+    owner_agency: str
+    redacted: bool = False
+    score: float = Field(description="Relevance; results come best first")
+
+
+class SearchResults(BaseModel):
+    results: list[SearchHit]
+    total: int = Field(description="Entities matching the query that the caller sees in full")
+
+
+class Holder(BaseModel):
+    agency: str
+    contact: str
+
+
+class LookupResult(BaseModel):
+    hit: bool
+    type: str
+    value: str = Field(description="The identifier as normalised (E.164 phone, compact IBAN…)")
+    id: str | None = Field(description="The identifier's id; only on a hit")
+    holders: list[Holder] = Field(description="Agencies holding data on it, and whom to contact")
+
+
+@router.get("/search", response_model=SearchResults, responses=ERRORS)
+async def search(
+    request: Request,
+    q_: str = Query(..., alias="q", min_length=1, max_length=500, description="Names, aliases, labels…"),
+    type_: str | None = Query(None, alias="type", description="Entity type(s), comma-separated (default: all)"),
+    limit: int = Query(20, ge=1, le=100),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    min_reliability: str | None = Query(None, max_length=10, description=(
+        "Only entities whose source reliability is at least this (A best, then B, C, X): `B` keeps A and B")),
+    min_accuracy: str | None = Query(None, max_length=10, description=(
+        "Only entities whose information accuracy is at least this (1 best … 4): `2` keeps 1 and 2")),
+    principal: Principal = Depends(require("read")),
+    purpose: str = Depends(require_purpose),
+    db: Database = Depends(get_db),
+    policy: Policy = Depends(get_policy),
+) -> Any:
+    """Entities whose names, aliases or labels match `q`, best first.
+
+    Accent- and case-insensitive, tolerant to typos (every word must match, exactly or within
+    one or two edits). Only entities the caller sees in full are returned and counted: stubs
+    and other agencies' confidential items never appear. Identifiers are not searched: use
+    `/v1/lookup`. The search is audited with its purpose and the number of results.
+
+    Each result carries its evaluation codes (`reliability`, `accuracy`) and handling code
+    (`handling`, `handling_notice`, `handling_note` for H3). `min_reliability` and
+    `min_accuracy` keep only results at least that good (and count only those). Another
+    agency's minor (a Person under 18 when pushed) is never a result.
+    """
+    lucene = lucene_query(q_)
+    types = parse_entity_types(type_)
+    evaluation = evaluation_params(min_reliability, min_accuracy) or {"min_reliability": "X", "min_accuracy": "4"}
+    params = {"lucene": lucene, "types": types, "viewer": viewer_params(principal), **evaluation}
+
+    rows = await db.read_records(q.SEARCH, **params, offset=offset, limit=limit)
+    total, page = rows[0]["total"], rows[0]["page"]
+    results = [{**node_out(r["node"], policy), "score": r["score"]} for r in page]
+    await request.app.state.audit.record(principal, "search", target_ids=[r["id"] for r in results],
+                                         result_count=total, purpose=purpose)
+    return JSONResponse({"results": results, "total": total})
+
+
+@router.get("/lookup", response_model=LookupResult, responses=ERRORS)
+async def lookup(
+    request: Request,
+    type_: str = Query(..., alias="type", description="Identifier type: Phone, BankAccount, Vehicle, "
+                                                      "CryptoWallet or Email"),
+    value: str = Query(..., min_length=1, max_length=256, description="The identifier as written; normalised"),
+    principal: Principal = Depends(require("read")),
+    purpose: str = Depends(require_purpose),
+    db: Database = Depends(get_db),
+    policy: Policy = Depends(get_policy),
+) -> Any:
+    """Hit / no-hit: does any service hold data on this identifier, and whom to contact?
+
+    A hit names the agencies whose data (links or entities the caller may know exist) is
+    attached to the identifier, with their contact — never the content. Another agency's
+    confidential data is not revealed. Audited with the purpose, hit or not.
+
+    A no-hit is remembered (your agency, unit, the identifier and your purpose) for the
+    policy's period, 12 months by default: if another agency links data to the identifier
+    later, you and it both receive a `late_hit` alert with each other's contact and your purpose.
+    """
+    schema = get_schema()
+    node = schema.nodes.get(type_)
+    if node is None or not node.is_identifier:
+        raise ApiError(422, "not_an_identifier_type",
+                       f"{type_!r} is not an identifier type; one of: {', '.join(schema.identifier_types)}")
+    try:
+        normalised = normalise(node.normaliser or "", value)
+    except IdentifierError as exc:
+        raise ApiError(422, "invalid_identifier", f"not a valid {type_}: {exc}") from None
+    ident = ids.identifier_id(type_, normalised)
+    rows = await db.read_records(q.LOOKUP, id=ident, viewer=viewer_params(principal))
+    owners = sorted(set(rows[0]["owners"])) if rows and rows[0]["id"] else []
+    if not owners:  # remembered for late hits; re-asked under the identifier's lock (domain.lifecycle.late_hits)
+        owners = await late_hits.remember_no_hit(db, principal, policy, type_, normalised, ident, purpose)
+    hit = bool(owners)
+    holders = [{"agency": a, "contact": policy.contact(a)} for a in owners]
+    await request.app.state.audit.record(principal, "lookup", target_ids=[ident],
+                                         result_count=len(holders), purpose=purpose)
+    return JSONResponse({"hit": hit, "type": type_, "value": normalised, "id": ident if hit else None,
+                         "holders": holders})
