@@ -1,6 +1,8 @@
-// The single-page application: a hash router over views, the header, sign-in state.
+// The single-page application: the table of views, the header, sign-in state. Views import
+// router.js and widgets.js, never this module.
 import { get, session } from "./api.js";
 import { errorBox, h, mount, fill } from "./dom.js";
+import { leave, navigate, parseHash, startRouter } from "./router.js";
 import { alertsView } from "./views/alerts.js";
 import { chartView } from "./views/chart.js";
 import { dashboardView } from "./views/dashboard.js";
@@ -10,6 +12,7 @@ import { lookupView } from "./views/lookup.js";
 import { mapView } from "./views/map.js";
 import { searchView } from "./views/search.js";
 import { targetsView, targetView } from "./views/targets.js";
+import { refreshAlertCount } from "./widgets.js";
 
 const ROUTES = {
   login: loginView,
@@ -22,21 +25,6 @@ const ROUTES = {
   dashboard: dashboardView,
   map: mapView,
 };
-
-// Views register a cleanup (charts, maps, graphs) to run when the route changes.
-let cleanup = null;
-export function onLeave(fn) { cleanup = fn; }
-
-export function navigate(hash) {
-  if (location.hash === hash) route(); else location.hash = hash;
-}
-
-function parseHash() {
-  const raw = location.hash.replace(/^#\/?/, "");
-  const [path, qs] = raw.split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-  return { name: parts[0] || "search", args: parts.slice(1), params: new URLSearchParams(qs || "") };
-}
 
 async function ensureMe() {
   if (!session.token) return null;
@@ -64,22 +52,8 @@ function renderHeader(me) {
   refreshAlertCount();
 }
 
-export async function refreshAlertCount() {
-  const badge = document.getElementById("alert-count");
-  try {
-    const pending = await get("/v1/alerts", { acknowledged: false, limit: 1 });
-    badge.textContent = String(pending.total);
-    badge.hidden = pending.total === 0;
-  } catch {
-    badge.hidden = true;
-  }
-}
-
 async function route() {
-  if (cleanup) {
-    try { cleanup(); } catch { /* ignore */ }
-    cleanup = null;
-  }
+  leave();
   const { name, args, params } = parseHash();
   let me = null;
   try {
@@ -118,5 +92,4 @@ window.addEventListener("ofast:unauthorised", () => {
   session.clear();
   navigate("#/login?expired=1");
 });
-window.addEventListener("hashchange", route);
-route();
+startRouter(route);

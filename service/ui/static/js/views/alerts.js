@@ -1,6 +1,7 @@
 import { get, post } from "../api.js";
-import { navigate, refreshAlertCount } from "../app.js";
 import { errorBox, fmtDate, h, loading, fill } from "../dom.js";
+import { navigate } from "../router.js";
+import { refreshAlertCount } from "../widgets.js";
 
 const KINDS = {
   shared_identifier: "another service holds data on an identifier linked to your entity",

@@ -1,11 +1,10 @@
 // The link chart: Cytoscape.js over the API's neighbourhood and shortest-path answers.
 // Nodes are only what the API returned to this token; redacted stubs are drawn hatched.
 import { get } from "../api.js";
-import { navigate, onLeave } from "../app.js";
 import { download, errorBox, fill, h, mount } from "../dom.js";
+import { navigate, onLeave } from "../router.js";
 import { colour, HATCH, icon, label, TYPE_COLOURS } from "../types.js";
-import { typeBadge } from "./search.js";
-import { stubBox } from "./entity.js";
+import { stubBox, typeBadge } from "../widgets.js";
 
 const STYLE = [
   { selector: "node", style: {

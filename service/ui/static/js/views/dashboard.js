@@ -1,8 +1,8 @@
 // Threat dashboard (measure 4): seizures by drug and month, assets by status, active networks by
 // département — Chart.js over GET /v1/dashboard/threat (aggregates only).
 import { get } from "../api.js";
-import { onLeave } from "../app.js";
 import { fmtNumber, h } from "../dom.js";
+import { onLeave } from "../router.js";
 
 export const DRUG_COLOURS = {
   cannabis_resin: "#8f6d00", herbal_cannabis: "#2f9e44", cocaine: "#1f6feb", crack: "#5f3dc4", heroin: "#c2255c",

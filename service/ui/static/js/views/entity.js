@@ -1,21 +1,13 @@
 import { get, post } from "../api.js";
-import { navigate } from "../app.js";
 import { errorBox, fmtDate, h, kv, fill } from "../dom.js";
+import { navigate } from "../router.js";
 import { label } from "../types.js";
-import { typeBadge } from "./search.js";
+import { stubBox, typeBadge } from "../widgets.js";
 
 function value(v) {
   if (Array.isArray(v)) return v.join(", ");
   if (v && typeof v === "object") return JSON.stringify(v);
   return v;
-}
-
-export function stubBox(node) {
-  return h("div", { class: "stub-box" },
-    h("strong", {}, `Restricted ${node.type} of ${node.owner_agency}`),
-    h("p", {}, "Another service holds this item; its content is not shared with your agency."),
-    h("p", {}, "Contact: ", h("span", { class: "contact" }, node.contact || "—")),
-    node.handling_notice ? h("p", { class: "muted" }, node.handling_notice) : null);
 }
 
 export async function entityView([id], params, me) {

@@ -1,6 +1,6 @@
 import { get, session } from "../api.js";
-import { navigate } from "../app.js";
 import { errorBox, h, fill } from "../dom.js";
+import { navigate } from "../router.js";
 
 export function loginView(args, params, error) {
   const token = h("textarea", { id: "token", rows: 5, spellcheck: false, autocomplete: "off",

@@ -1,8 +1,8 @@
 // Map of deal points and network territories (measure 5): Leaflet with no tile layer, over the
 // département outline shipped in static/data/ — nothing is fetched from outside this service.
 import { get } from "../api.js";
-import { onLeave } from "../app.js";
 import { h, fill } from "../dom.js";
+import { onLeave } from "../router.js";
 
 const METRO_BOUNDS = [[41.2, -5.3], [51.2, 9.7]];
 const SCALE = ["#fff5f0", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"];

@@ -1,12 +1,8 @@
 import { get, session } from "../api.js";
-import { navigate } from "../app.js";
 import { errorBox, h, loading, fill } from "../dom.js";
-import { colour, ENTITY_TYPES, icon, label } from "../types.js";
-
-export function typeBadge(type) {
-  return h("span", { class: "type-badge", style: `background:${colour(type)}` },
-    h("img", { src: icon(type), alt: "" }), type);
-}
+import { navigate } from "../router.js";
+import { ENTITY_TYPES, label } from "../types.js";
+import { typeBadge } from "../widgets.js";
 
 export function searchView(args, params) {
   const q = params.get("q") || "";

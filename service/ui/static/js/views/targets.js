@@ -1,10 +1,10 @@
 // The national priority target list (measure 17) and one target's page: history, evidence and,
 // for target managers of the central agency only, the workflow buttons.
 import { api, get } from "../api.js";
-import { navigate } from "../app.js";
 import { errorBox, fmtDate, fmtNumber, h, kv, loading, fill } from "../dom.js";
+import { navigate } from "../router.js";
 import { label } from "../types.js";
-import { typeBadge } from "./search.js";
+import { typeBadge } from "../widgets.js";
 
 const STATUSES = ["proposed", "active", "suspended", "neutralised", "archived", "rejected"];
 const ACTION_LABELS = { active: "Validate / activate", rejected: "Reject", suspended: "Suspend",
