@@ -11,16 +11,23 @@ def _prop(p: Property) -> str:
     return f"| `{p.name}` | {kind} | {p.description} |"
 
 
+def _paragraph(text: str) -> list[str]:
+    return [text, ""] if text else []
+
+
 def render_markdown() -> str:
     schema = get_schema()
     out = ["# Graph schema", "",
-           "Generated from `graph_schema/schema.yaml` by `ofast-graph schema-docs`; do not edit.", ""]
+           "Generated from `graph_schema/schema.yaml` by `ofast-graph schema-docs`; do not edit.", "",
+           "Below, each type's own properties. What every entity, identifier and relationship carries besides",
+           "(id, owner agency, sharing level, evaluation and handling codes, dates, version) is in",
+           "[architecture.md](architecture.md#storage-model).", ""]
     for kind, title in (("entity", "Owned entities"), ("identifier", "Identifiers (merge keys, no owner)")):
         out += [f"## {title}", ""]
         for node in schema.nodes.values():
             if node.kind != kind:
                 continue
-            out += [f"### {node.name}", "", node.description, ""]
+            out += [f"### {node.name}", "", *_paragraph(node.description)]
             if node.normaliser:
                 out += [f"Keyed by its value, normalised by `{node.normaliser}`.", ""]
             if node.properties:
@@ -30,7 +37,7 @@ def render_markdown() -> str:
     out += ["## Relationships", ""]
     for rel in schema.relationships.values():
         pairs = ", ".join(f"{a}→{b}" for a, b in sorted(rel.pairs))
-        out += [f"### {rel.name}", "", rel.description, "", f"Allowed pairs: {pairs}", ""]
+        out += [f"### {rel.name}", "", *_paragraph(rel.description), f"Allowed pairs: {pairs}", ""]
         if rel.properties:
             out += ["| property | type | notes |", "| --- | --- | --- |"]
             out += [_prop(p) for p in rel.properties.values()]
