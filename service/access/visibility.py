@@ -2,7 +2,10 @@
 
 Every query that uses these takes one parameter, `$viewer` = `viewer_params(principal)`:
 `{agency: str, central: bool}`. Never filter results in Python instead: what the database
-does not return cannot leak.
+does not return cannot leak. Every fragment also takes the viewer as a Cypher expression
+(`viewer=`, `$viewer` by default), for the queries that decide what *another* agency may know —
+the other side of an alert, a match or a late hit: `viewer_of("o.owner_agency")` is that
+agency's viewer map, so the same rule is spelled once for the caller and for anyone else.
 
 - full(x):  the caller sees x in full — x is an identifier, or open, or the caller's agency owns
   it, is the central agency, or holds a grant.
@@ -48,62 +51,62 @@ def evaluation_params(min_reliability: str | None, min_accuracy: str | None) -> 
     return {"min_reliability": reliability, "min_accuracy": accuracy}
 
 
-def _owned_full(var: str) -> str:
-    return (f"($viewer.central OR {var}.sharing = 'open' OR {var}.owner_agency = $viewer.agency "
-            f"OR $viewer.agency IN coalesce({var}.grantees, []))")
+def viewer_of(agency: str) -> str:
+    """The viewer map of another agency than the caller's, for the fragments' `viewer=`: `agency`
+    is a Cypher expression (`o.owner_agency`, `$agency`); the query takes `$central_agency`."""
+    return f"{{agency: {agency}, central: {agency} = $central_agency}}"
 
 
-def _minor_guard(var: str) -> str:
-    """x is not flagged a minor (only Persons carry `minor`), or the caller's agency owns it.
+def _owned_full(var: str, viewer: str) -> str:
+    return (f"({viewer}.central OR {var}.sharing = 'open' OR {var}.owner_agency = {viewer}.agency "
+            f"OR {viewer}.agency IN coalesce({var}.grantees, []))")
+
+
+def _minor_guard(var: str, viewer: str) -> str:
+    """x is not flagged a minor (only Persons carry `minor`), or the viewer's agency owns it.
 
     A CASE on purpose: Neo4j 5.26's planner fails ("Property cannot be cast to ASTCachedProperty")
     on `a OR (b AND c)` shapes of property predicates inside a list comprehension's CASE, which
     is where `node_view` runs; a CASE is left alone by its boolean rewriting."""
-    return f"(CASE WHEN {var}.minor = true THEN {var}.owner_agency = $viewer.agency ELSE true END)"
+    return f"(CASE WHEN {var}.minor = true THEN {var}.owner_agency = {viewer}.agency ELSE true END)"
 
 
-def node_full(var: str) -> str:
-    return f"(({var}:Identifier OR {_owned_full(var)}) AND {_minor_guard(var)})"
+def node_full(var: str, viewer: str = "$viewer") -> str:
+    return f"(({var}:Identifier OR {_owned_full(var, viewer)}) AND {_minor_guard(var, viewer)})"
 
 
-def node_known(var: str) -> str:
-    return f"(({var}:Identifier OR {var}.sharing <> 'confidential' OR {_owned_full(var)}) AND {_minor_guard(var)})"
+def node_known(var: str, viewer: str = "$viewer") -> str:
+    return (f"(({var}:Identifier OR {var}.sharing <> 'confidential' OR {_owned_full(var, viewer)}) "
+            f"AND {_minor_guard(var, viewer)})")
 
 
-def node_hit(var: str) -> str:
-    """node_known without the minors rule: for hit / no-hit answers only (`/v1/lookup`), which name
-    the agencies holding data, never an id or a value."""
-    return f"({var}:Identifier OR {var}.sharing <> 'confidential' OR {_owned_full(var)})"
+def node_hit(var: str, viewer: str = "$viewer") -> str:
+    """node_known without the minors rule: for hit / no-hit answers only (`/v1/lookup`, late hits,
+    shared-identifier alerts), which name the agencies holding data, never an id or a value."""
+    return f"({var}:Identifier OR {var}.sharing <> 'confidential' OR {_owned_full(var, viewer)})"
 
 
-def rel_full(var: str) -> str:
-    return _owned_full(var)
+def rel_full(var: str, viewer: str = "$viewer") -> str:
+    return _owned_full(var, viewer)
 
 
-def rel_known(var: str) -> str:
-    return f"({var}.sharing <> 'confidential' OR {_owned_full(var)})"
+def rel_known(var: str, viewer: str = "$viewer") -> str:
+    return f"({var}.sharing <> 'confidential' OR {_owned_full(var, viewer)})"
 
 
-def node_view(var: str) -> str:
+def node_view(var: str, viewer: str = "$viewer") -> str:
     """A map for `service.api.views.node_out`: all stored properties when full, a stub otherwise."""
-    return (f"CASE WHEN {node_full(var)} THEN properties({var}) "
+    return (f"CASE WHEN {node_full(var, viewer)} THEN properties({var}) "
             f"ELSE {{id: {var}.id, type: {var}.type, owner_agency: {var}.owner_agency, "
             f"handling: coalesce({var}.handling, 'H0'), redacted: true}} END")
 
 
-def rel_view(var: str) -> str:
+def rel_view(var: str, viewer: str = "$viewer") -> str:
     """A map for `service.api.views.edge_out`: `{props, type, source, target}`; props as in node_view."""
-    return (f"{{props: CASE WHEN {rel_full(var)} THEN properties({var}) "
+    return (f"{{props: CASE WHEN {rel_full(var, viewer)} THEN properties({var}) "
             f"ELSE {{id: {var}.id, owner_agency: {var}.owner_agency, handling: coalesce({var}.handling, 'H0'), "
             f"redacted: true}} END, "
             f"type: type({var}), source: startNode({var}).id, target: endNode({var}).id}}")
-
-
-def path_known(var: str) -> str:
-    """Every node and relationship of path `var` is known: a path never crosses what the
-    caller may not know exists."""
-    return (f"(all(_n IN nodes({var}) WHERE {node_known('_n')}) "
-            f"AND all(_r IN relationships({var}) WHERE {rel_known('_r')}))")
 
 
 # Evaluation filters (`min_reliability`, `min_accuracy`): parameters `$min_reliability` (A, B, C
@@ -113,14 +116,14 @@ def path_known(var: str) -> str:
 # kept or dropped it by its codes would reveal them), so a filtered traversal leaves stubs out.
 
 
-def node_evaluated(var: str) -> str:
+def node_evaluated(var: str, viewer: str = "$viewer") -> str:
     """x is an identifier (no codes), or an entity seen in full whose codes meet the minimums."""
-    return (f"({node_full(var)} AND CASE WHEN {var}:Identifier THEN true ELSE "
+    return (f"({node_full(var, viewer)} AND CASE WHEN {var}:Identifier THEN true ELSE "
             f"coalesce({var}.reliability, 'X') <= $min_reliability AND coalesce({var}.accuracy, '4') <= $min_accuracy "
             f"END)")
 
 
-def rel_evaluated(var: str) -> str:
+def rel_evaluated(var: str, viewer: str = "$viewer") -> str:
     """r is seen in full and its codes meet the minimums."""
-    return (f"({rel_full(var)} AND coalesce({var}.reliability, 'X') <= $min_reliability "
+    return (f"({rel_full(var, viewer)} AND coalesce({var}.reliability, 'X') <= $min_reliability "
             f"AND coalesce({var}.accuracy, '4') <= $min_accuracy)")
