@@ -27,8 +27,8 @@ from typing import Any
 import neo4j
 
 from bench.explore import cpu_pressure
-from service.core.db import connection_params
 from service.core.settings import get_settings
+from service.neo4j_local.connection import connection_params
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 RESULTS = DOCS / "benchmarks"

@@ -57,9 +57,9 @@ from service.access.policy import Policy, policy_from_file
 from service.api.routers.analytics import MAX_EDGES, _rank
 from service.api.routers.search import lucene_query
 from service.core import ids
-from service.core.db import connection_params
 from service.core.settings import Settings, get_settings
 from service.domain.ingest.models import build_plan
+from service.neo4j_local.connection import connection_params
 from service.queries import analytics as qa
 from service.queries import explore as qe
 from service.queries import search as qs

@@ -42,9 +42,9 @@ from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file
-from service.core.db import connection_params
 from service.core.settings import Settings, get_settings
 from service.domain.ingest.models import build_plan
+from service.neo4j_local.connection import connection_params
 
 AGENCIES = ("police", "gendarmerie", "douane")
 FIRST = ("Karim", "Sofiane", "Mehdi", "Lucas", "Yanis", "Nicolas", "Ryan", "Enzo", "Moussa", "Kevin",

@@ -60,8 +60,8 @@ from graph_schema.migrations import migrate
 from graph_schema.normalise import normalise
 from service.access.auth import make_token
 from service.core import ids
-from service.core.db import connection_params
 from service.core.settings import Settings, get_settings
+from service.neo4j_local.connection import connection_params
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 RESULT_JSON = DOCS / "benchmarks" / "load.json"

@@ -40,8 +40,8 @@ from bench.explore import api_request, pct
 from bench.http import LeanClient
 from bench.ingest import _wait_ready
 from bench.process import free_port
-from service.core.db import connection_params
 from service.core.settings import get_settings
+from service.neo4j_local.connection import connection_params
 
 PARTS = ("auth", "neo4j", "neo4j_write", "audit", "json")
 # (the request's task, its timings): tasks spawned during a request (the audit writer and mover)

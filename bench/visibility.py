@@ -36,8 +36,8 @@ from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from service.access.visibility import node_known, node_view, rel_known, rel_view
 from service.core import ids
-from service.core.db import connection_params
 from service.core.settings import get_settings
+from service.neo4j_local.connection import connection_params
 
 AGENCIES = ("police", "gendarmerie", "douane")
 CENTRAL = "ofast"

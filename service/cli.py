@@ -5,24 +5,33 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from importers.cli import demo_data_command, import_command
-from service.audit.cli import audit_app
-from service.core.settings import get_settings
+from service.core.settings import Settings, get_settings
+from service.neo4j_local.connection import with_local_server
 from service.neo4j_local.manager import LocalNeo4j, from_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="ofast-graph: interagency intelligence-sharing graph service.", no_args_is_help=True)
 neo4j_app = typer.Typer(help="A local Neo4j Community server for development, tests and CI.",
                         no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(audit_app, name="audit")
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)
 err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    """The settings, with the local server of `ofast-graph neo4j` when no Neo4j is configured."""
+    return with_local_server(get_settings())
 
 
 def _local(instance: str, port: int | None) -> LocalNeo4j:
@@ -75,7 +84,7 @@ def migrate() -> None:
     from graph_schema.migrations import migrate as run_migrations
     from service.core.db import make_driver
 
-    settings = get_settings()
+    settings = _settings()
 
     async def run() -> list[int]:
         driver = make_driver(settings)
@@ -95,8 +104,15 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     """Run the API under uvicorn (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
-    uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("service.cli:served_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)
+
+
+def served_app() -> FastAPI:
+    """The application `serve` runs (in each worker process)."""
+    from service.api.app import create_app
+
+    return create_app(_settings())
 
 
 @app.command()
@@ -138,7 +154,7 @@ def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="List 
     from service.core.db import Database, make_driver
     from service.domain.lifecycle.retention import run_retention
 
-    settings = get_settings()
+    settings = _settings()
     policy = policy_from_file(settings.policy_file)
 
     async def run() -> dict[str, object]:
@@ -152,6 +168,35 @@ def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="List 
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     counts = report["counts"]
     err.print(f"{'would delete' if dry_run else 'deleted'}: {counts}")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
+    """Replay journals left by dead API processes, then walk the whole chain; exit 0 when intact,
+    1 at the first break (which is printed)."""
+    from service.audit.trail import journal_dir, replay_orphans, verify_chain
+    from service.core.db import Database, make_driver
+
+    settings = _settings()
+
+    async def run() -> tuple[bool, int, str, int]:
+        db = Database(make_driver(settings), settings.neo4j_database, settings.retry_after_seconds)
+        try:
+            # Journals of API processes that died before moving their records go into the chain first.
+            replayed = await replay_orphans(db, journal_dir(settings))
+            return (*await verify_chain(db), replayed)
+        finally:
+            await db.close()
+
+    ok, checked, message, replayed = asyncio.run(run())
+    if as_json:
+        typer.echo(json.dumps({"ok": ok, "checked": checked, "message": message, "replayed": replayed}))
+    else:
+        if replayed:
+            typer.echo(f"replayed {replayed} records from journals of stopped processes")
+        typer.echo(("OK: " if ok else "BROKEN: ") + message)
+    if not ok:
+        raise typer.Exit(1)
 
 
 @app.command("schema-docs")

@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from contextvars import ContextVar
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.core.context import request_finished, request_started
 from service.core.errors import error_body
 from service.core.metrics import REQUEST_LATENCY
 
-request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 log = structlog.get_logger("ofast_graph.access")
-
-
-_in_flight = 0
-
-
-def current_request_id() -> str:
-    return request_id_var.get()
-
-
-def requests_in_flight() -> int:
-    """HTTP requests this process has started and not finished (the audit writer syncs on the
-    event loop only when it serves nothing else)."""
-    return _in_flight
 
 
 async def send_error(send: Send, status: int, code: str, message: str, details: object = None) -> None:
@@ -55,12 +41,10 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
         rid = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
-        token = request_id_var.set(rid)
+        token = request_started(rid)
         structlog.contextvars.bind_contextvars(request_id=rid)
         started = time.perf_counter()
         status = 500
-        global _in_flight
-        _in_flight += 1
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -73,14 +57,13 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _in_flight -= 1
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             REQUEST_LATENCY.labels(scope.get("method", ""), route, str(status)).observe(elapsed)
             log.info("request", method=scope.get("method"), path=scope.get("path"), status=status,
                      ms=round(elapsed * 1000, 2))
             structlog.contextvars.unbind_contextvars("request_id")
-            request_id_var.reset(token)
+            request_finished(token)
 
 
 class BodyLimitMiddleware:

@@ -42,8 +42,8 @@ import structlog
 from neo4j import AsyncManagedTransaction
 
 from service.access.auth import Principal
-from service.api.middleware import current_request_id, requests_in_flight
-from service.core.db import Database, connection_params
+from service.core.context import current_request_id, requests_in_flight
+from service.core.db import Database
 from service.core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -60,8 +60,7 @@ RESCAN_SECONDS = 15.0  # how often a running process looks for journals of dead 
 def journal_dir(settings: Settings) -> Path:
     """The journals of the processes writing to this Neo4j database: one folder per (URI, database),
     so a journal is only ever replayed into the chain it was meant for."""
-    uri = connection_params(settings)[0]
-    key = hashlib.sha256(f"{uri}|{settings.neo4j_database}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{settings.neo4j_uri}|{settings.neo4j_database}".encode()).hexdigest()[:16]
     return settings.state_dir / "audit-journal" / key
 
 

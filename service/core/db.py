@@ -26,22 +26,15 @@ T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
 
 
-def connection_params(settings: Settings) -> tuple[str, str, str]:
-    """(uri, user, password): the configured server, else the local `ofast-graph neo4j` one."""
-    if settings.neo4j_uri and settings.neo4j_password:
-        return settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password
-    from service.neo4j_local.manager import from_settings
-
-    local = from_settings()
-    return (settings.neo4j_uri or local.uri, settings.neo4j_user,
-            settings.neo4j_password or local.password())
-
-
 def make_driver(settings: Settings) -> AsyncDriver:
-    uri, user, password = connection_params(settings)
+    """The driver of the configured Neo4j. Development entry points fill in the local server of
+    `ofast-graph neo4j` first (`service.neo4j_local.connection.with_local_server`)."""
+    if not settings.neo4j_uri:
+        raise ValueError("no Neo4j configured: set OFAST_GRAPH_NEO4J_URI and OFAST_GRAPH_NEO4J_PASSWORD "
+                         "(`ofast-graph serve` falls back to the local server of `ofast-graph neo4j`)")
     return AsyncGraphDatabase.driver(
-        uri,
-        auth=(user, password),
+        settings.neo4j_uri,
+        auth=(settings.neo4j_user, settings.neo4j_password),
         max_connection_pool_size=settings.neo4j_pool_size,
         connection_timeout=settings.neo4j_connection_timeout,
         connection_acquisition_timeout=settings.neo4j_acquisition_timeout,

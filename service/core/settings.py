@@ -1,8 +1,8 @@
 """One settings object for the whole service, read from `OFAST_GRAPH_*` environment variables.
 
-When no Neo4j URI or password is configured, the service falls back to the local server
-managed by `ofast-graph neo4j start` (see `service.neo4j_local`), whose generated password
-lives in the git-ignored state folder.
+When no Neo4j URI or password is configured, the `ofast-graph` commands and the benchmarks fall
+back to the local server managed by `ofast-graph neo4j start`, whose generated password lives in
+the git-ignored state folder (`service.neo4j_local.connection`; the service's core never does).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OFAST_GRAPH_", extra="ignore")
 
-    # Neo4j connection. Empty uri/password mean "the local server of `ofast-graph neo4j`".
+    # Neo4j connection. Empty uri/password: the command line uses the local server of `ofast-graph neo4j`.
     neo4j_uri: str = ""
     neo4j_user: str = "neo4j"
     neo4j_password: str = ""
