@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from graph_schema import get_schema
+from service.access.visibility import node_hit, rel_known, viewer_of
 
 # The nodes a batch names without writing them: ids given by the caller (another agency's
 # entity is refused) and owned link ends not in the batch (they must be the caller's, stored).
@@ -103,21 +104,20 @@ FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
 # the identifier are found, with whether each side may know the other's data exists: a side is
 # alerted only about data it may know of (another agency's confidential item without a grant
 # raises nothing for it). The router then keeps one alert per (recipient, counterpart, identifier).
-FIND_SHARED_IDENTIFIERS = """
+# An alert is a hit — which agency holds data on the identifier, whom to call — so each side is
+# judged as a lookup would judge it (`node_hit`: another agency's minor raises it, never showing it),
+# with `us` the ingesting agency's viewer and `them` the other agency's (`$central` is not read).
+FIND_SHARED_IDENTIFIERS = f"""
 UNWIND $pairs AS p
-MATCH (i:Node {id: p.identifier})
-WHERE COUNT { (i)--() } > 1
+MATCH (i:Node {{id: p.identifier}})
+WHERE COUNT {{ (i)--() }} > 1
 MATCH (i)-[theirs]-(o:Entity)
 WHERE o.owner_agency <> $agency
-MATCH (e:Node {id: p.entity})-[mine]-(i)
+MATCH (e:Node {{id: p.entity}})-[mine]-(i)
+WITH i, e, o, theirs, mine, {viewer_of("$agency")} AS us, {viewer_of("o.owner_agency")} AS them
 RETURN i.id AS identifier, e.id AS entity, o.id AS their_entity, o.owner_agency AS other,
-       ($central OR (o.sharing <> 'confidential' AND theirs.sharing <> 'confidential')
-        OR ($agency IN coalesce(o.grantees, []) AND $agency IN coalesce(theirs.grantees, [])))
-         AS we_may_know,
-       (o.owner_agency = $central_agency
-        OR (e.sharing <> 'confidential' AND mine.sharing <> 'confidential')
-        OR (o.owner_agency IN coalesce(e.grantees, []) AND o.owner_agency IN coalesce(mine.grantees, [])))
-         AS they_may_know
+       {node_hit("o", "us")} AND {rel_known("theirs", "us")} AS we_may_know,
+       {node_hit("e", "them")} AND {rel_known("mine", "them")} AS they_may_know
 """
 
 # `pair_key` is unique (migration 5): a re-push, a retry or a concurrent batch never alerts twice.
