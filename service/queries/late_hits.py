@@ -14,14 +14,7 @@ first and the re-asked lookup sees it (and answers a hit).
 
 from __future__ import annotations
 
-from service.access.visibility import node_hit, rel_known
-
-
-def _as(fragment: str, var: str) -> str:
-    """A visibility fragment evaluated for another viewer than the caller: `var` is a map
-    `{agency, central}` bound in the query instead of the `$viewer` parameter."""
-    return fragment.replace("$viewer", var)
-
+from service.access.visibility import node_hit, rel_known, viewer_of
 
 # Locks the identifier (see the module docstring); `probe` is true when this statement created
 # the node only to hold the index lock (PROBE_DELETE removes it before commit).
@@ -55,8 +48,8 @@ MATCH (m:LookupMemory {{identifier_id: row.identifier}})
 WHERE m.expires_at > $now AND m.agency <> $agency
 MATCH (i:Node {{id: row.identifier}})-[r]-(o:Node)
 WHERE r.id = row.link
-WITH m, r, o, {{agency: m.agency, central: m.agency = $central_agency}} AS sv
-WHERE {_as(rel_known('r'), 'sv')} AND {_as(node_hit('o'), 'sv')}
+WITH m, r, o, {viewer_of('m.agency')} AS sv
+WHERE {rel_known('r', 'sv')} AND {node_hit('o', 'sv')}
 RETURN DISTINCT m.id AS memory, m.agency AS searcher, m.purpose AS purpose, m.identifier_id AS identifier
 """
 

@@ -10,13 +10,7 @@ them. A `same` verdict adds a `SAME_AS` relationship between the persons; nothin
 
 from __future__ import annotations
 
-from service.access.visibility import node_known, node_view, rel_known
-
-
-def _as(fragment: str, var: str) -> str:
-    """A visibility fragment for another viewer than the caller (`var`: a map {agency, central})."""
-    return fragment.replace("$viewer", var)
-
+from service.access.visibility import node_known, node_view, rel_known, viewer_of
 
 # Candidates of the batch's persons, by two blocks only (index seeks and local hops, never a
 # scan): persons of other agencies born the same day (index `person_birth_date`), and persons of
@@ -36,19 +30,17 @@ CALL (p) {{
   UNION
   MATCH (p)-[r1]-(i:Identifier)-[r2]-(o:Person)
   WHERE o.owner_agency <> p.owner_agency AND coalesce(o.minor, false) = false
-  WITH p, o, r1, r2, i, {{agency: p.owner_agency, central: p.owner_agency = $central_agency}} AS pv,
-       {{agency: o.owner_agency, central: o.owner_agency = $central_agency}} AS ov
-  WHERE {_as(rel_known('r2'), 'pv')} AND {_as(rel_known('r1'), 'ov')}
+  WITH p, o, r1, r2, i, {viewer_of('p.owner_agency')} AS pv, {viewer_of('o.owner_agency')} AS ov
+  WHERE {rel_known('r2', 'pv')} AND {rel_known('r1', 'ov')}
   WITH o, i LIMIT $max
   RETURN o, i.id AS via, i.type AS via_type
 }}
 WITH p, o, [x IN collect(DISTINCT CASE WHEN via IS NOT NULL THEN {{id: via, type: via_type}} END)
             WHERE x IS NOT NULL] AS shared
-WITH p, o, shared, {{agency: p.owner_agency, central: p.owner_agency = $central_agency}} AS pv,
-     {{agency: o.owner_agency, central: o.owner_agency = $central_agency}} AS ov
+WITH p, o, shared, {viewer_of('p.owner_agency')} AS pv, {viewer_of('o.owner_agency')} AS ov
 RETURN p {{.id, .owner_agency, .first_name, .last_name, .aliases, .birth_date}} AS p,
        o {{.id, .owner_agency, .first_name, .last_name, .aliases, .birth_date}} AS o,
-       shared, {_as(node_known('o'), 'pv')} AS p_knows, {_as(node_known('p'), 'ov')} AS o_knows
+       shared, {node_known('o', 'pv')} AS p_knows, {node_known('p', 'ov')} AS o_knows
 """
 
 # A pair judged `different` stays suppressed: it is returned only while not `different`.

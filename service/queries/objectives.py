@@ -12,7 +12,7 @@ agency — each side only when it may know the other side's entity and the links
 
 from __future__ import annotations
 
-from service.access.visibility import node_known, node_view, rel_known
+from service.access.visibility import node_known, node_view, rel_known, viewer_of
 
 # Declarations take this lock first, so two agencies declaring at the same time on linked
 # entities see each other's objective and the overlap is never missed.
@@ -35,22 +35,10 @@ RETURN o {.*} AS objective
 """
 
 
-def _known_to(var: str, agency: str) -> str:
-    """node_known for another agency than the caller's (`agency` is a Cypher expression), minors
-    rule included (another agency's minor is known to no one but its owner)."""
-    return (f"(({var}:Identifier OR {var}.sharing <> 'confidential' OR {agency} = $central_agency "
-            f"OR {var}.owner_agency = {agency} OR {agency} IN coalesce({var}.grantees, [])) "
-            f"AND (CASE WHEN {var}.minor = true THEN {var}.owner_agency = {agency} ELSE true END))")
-
-
-def _rel_known_to(var: str, agency: str) -> str:
-    return (f"({var}.sharing <> 'confidential' OR {agency} = $central_agency "
-            f"OR {var}.owner_agency = {agency} OR {agency} IN coalesce({var}.grantees, []))")
-
-
 # Open objectives of other agencies on the same entity or one linked through an identifier.
 # `we_may_know`: the declaring agency may know their entity and every link between;
-# `they_may_know`: the other agency may know ours and the links. Each side is alerted only then.
+# `they_may_know`: the other agency (viewer `them`) may know ours and the links, minors rule
+# included (another agency's minor is known to no one but its owner). Each side is alerted only then.
 OVERLAPS = f"""
 MATCH (e:Node {{id: $entity_id}})
 CALL (e) {{
@@ -67,11 +55,12 @@ CALL (e) {{
 }}
 MATCH (other)<-[:TARGETS]-(o2:Objective)
 WHERE o2.closed_at IS NULL AND o2.agency <> $agency
+WITH e, other, o2, hops, links, via, {viewer_of('o2.agency')} AS them
 WITH e, other, o2, hops, links, via,
      {node_known('other')} AND all(x IN hops WHERE {node_known('x')})
        AND all(r IN links WHERE {rel_known('r')}) AS we_may_know,
-     {_known_to('e', 'o2.agency')} AND all(x IN hops WHERE {_known_to('x', 'o2.agency')})
-       AND all(r IN links WHERE {_rel_known_to('r', 'o2.agency')}) AS they_may_know
+     {node_known('e', 'them')} AND all(x IN hops WHERE {node_known('x', 'them')})
+       AND all(r IN links WHERE {rel_known('r', 'them')}) AS they_may_know
 WHERE we_may_know OR they_may_know
 RETURN o2.agency AS agency, o2.entity_id AS entity_id, min(via) AS via,
        any(x IN collect(we_may_know) WHERE x) AS alert_us,
