@@ -18,7 +18,9 @@ from fastapi.testclient import TestClient
 
 from service.access.auth import Principal
 from service.api.app import create_app
-from service.audit.trail import AuditLog, journal_dir, replay_orphans, verify_chain
+from service.audit.journal import journal_dir
+from service.audit.trail import AuditLog
+from service.audit.verify import replay_orphans, verify_chain
 from service.core.db import Database, make_driver
 from service.core.settings import Settings
 from tests.conftest import ROOT, TEST_JWT_SECRET, cypher
@@ -142,7 +144,7 @@ def test_verify_detects_an_edited_record(client: TestClient, auth: Auth, graph: 
 def test_verify_detects_a_rehashed_record(client: TestClient, auth: Auth, graph: neo4j.Driver,
                                           settings: Settings) -> None:
     """Editing a record and recomputing its own hash still breaks the link to the next one."""
-    from service.audit.trail import chain_hash
+    from service.audit.chain import chain_hash
 
     seed(client, auth, 4)
     rec = events(graph)[1]

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.audit.trail import verify_chain
+from service.audit.verify import verify_chain
 from service.cli import app as cli_app
 from service.core import ids
 from service.core.db import Database, make_driver

@@ -101,6 +101,20 @@ def node_view(var: str, viewer: str = "$viewer") -> str:
             f"handling: coalesce({var}.handling, 'H0'), redacted: true}} END")
 
 
+def agency_record(var: str, *fields: str, viewer: str = "$viewer") -> str:
+    """The viewer reads workflow record `var` (an audit event, a match candidate, a proposal): the
+    central agency reads them all, another agency those whose `fields` (default `agency`) name it.
+    Such records are not owned data: they are about the agencies they name, and hold no sharing."""
+    names = fields or ("agency",)
+    return "(" + " OR ".join([f"{viewer}.central", *(f"{var}.{f} = {viewer}.agency" for f in names)]) + ")"
+
+
+def agency_addressee(agencies: str, viewer: str = "$viewer") -> str:
+    """The viewer reads a record sent to the agencies of list expression `agencies` (a dissemination):
+    the central agency reads them all, another agency those sent to it."""
+    return f"({viewer}.central OR {viewer}.agency IN {agencies})"
+
+
 def rel_view(var: str, viewer: str = "$viewer") -> str:
     """A map for `service.api.views.edge_out`: `{props, type, source, target}`; props as in node_view."""
     return (f"{{props: CASE WHEN {rel_full(var, viewer)} THEN properties({var}) "

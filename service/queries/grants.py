@@ -9,7 +9,7 @@ a grant on a person does not reveal the person's restricted links.
 
 from __future__ import annotations
 
-from service.access.visibility import node_known
+from service.access.visibility import agency_addressee, node_known
 
 # Takes the entity's write lock first (the SET), so concurrent grants and revocations of the
 # same entity are serialised and the Grant nodes stay consistent with `grantees`.
@@ -96,7 +96,7 @@ RETURN d {.*} AS dissemination, created
 # entity whose grant was since revoked) are left out of each record.
 LIST_DISSEMINATIONS = f"""
 MATCH (d:Dissemination)
-WHERE ($viewer.central OR $viewer.agency IN d.agencies)
+WHERE {agency_addressee("d.agencies")}
   AND ($after_at IS NULL OR d.at < $after_at OR (d.at = $after_at AND d.id < $after_id))
 WITH d ORDER BY d.at DESC, d.id DESC LIMIT $limit
 RETURN d {{.id, .note, .at, .by_sub, .by_agency, .agencies,

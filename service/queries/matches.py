@@ -10,7 +10,7 @@ them. A `same` verdict adds a `SAME_AS` relationship between the persons; nothin
 
 from __future__ import annotations
 
-from service.access.visibility import node_known, node_view, rel_known, viewer_of
+from service.access.visibility import agency_record, node_known, node_view, rel_known, viewer_of
 
 # Candidates of the batch's persons, by two blocks only (index seeks and local hops, never a
 # scan): persons of other agencies born the same day (index `person_birth_date`), and persons of
@@ -63,7 +63,7 @@ MATCH (c:MatchCandidate {{id: $id}})
 MATCH (a:Node {{id: c.person_a}})
 MATCH (b:Node {{id: c.person_b}})
 WHERE {node_known('a')} AND {node_known('b')}
-  AND ($viewer.central OR c.agency_a = $viewer.agency OR c.agency_b = $viewer.agency)
+  AND {agency_record("c", "agency_a", "agency_b")}
 """
 
 GET = f"""{_VISIBLE}

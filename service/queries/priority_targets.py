@@ -26,7 +26,7 @@ Labels and relationship types come from `graph_schema` (checked at import); valu
 from __future__ import annotations
 
 from graph_schema import get_schema
-from service.access.visibility import node_full, node_known, node_view, rel_full, rel_known, rel_view
+from service.access.visibility import agency_record, node_full, node_known, node_view, rel_full, rel_known, rel_view
 
 _SCHEMA = get_schema()
 
@@ -50,15 +50,17 @@ DESIGNABLE = (PERSON, NETWORK)
 # Statuses every agency sees; `proposed` and `rejected` are for the central agency and the proposer.
 PUBLIC_STATUSES = ["active", "suspended", "neutralised", "archived"]
 
-VISIBLE = ("(t.status IN $public_statuses OR $viewer.central "
-           "OR t.proposed_by_agency = $viewer.agency)")
+# The central agency and the proposer's agency: they see a proposal, its justification and who made it.
+_PROPOSER = agency_record("t", "proposed_by_agency")
+
+VISIBLE = f"(t.status IN $public_statuses OR {_PROPOSER})"
 
 # From `t` in scope to `t, territories, item`: the entry as the viewer may see it.
 _ENTRY = f"""
 OPTIONAL MATCH (t)-[:DESIGNATES]->(e:Entity)
 WITH t, e, (e IS NOT NULL AND {node_known("e")}) AS known, (e IS NOT NULL AND {node_full("e")}) AS full
 WITH t, e, known, full,
-     known AND (full OR $viewer.central OR t.proposed_by_agency = $viewer.agency) AS detail,
+     known AND (full OR {_PROPOSER}) AS detail,
      CASE WHEN e:{NETWORK} AND full AND e.territory IS NOT NULL THEN [e.territory] ELSE [] END +
      CASE WHEN e:{PERSON} AND known THEN COLLECT {{
          MATCH (e)-[m:{MEMBER_OF}]->(n:{NETWORK})
@@ -74,8 +76,7 @@ WITH t, territories, {{
   entity_hidden: NOT known,
   lead_agency: t.lead_agency, lead_unit: t.lead_unit,
   proposed_by_agency: t.proposed_by_agency, proposed_by_unit: t.proposed_by_unit,
-  proposed_by_sub: CASE WHEN $viewer.central OR t.proposed_by_agency = $viewer.agency
-                        THEN t.proposed_by_sub END,
+  proposed_by_sub: CASE WHEN {_PROPOSER} THEN t.proposed_by_sub END,
   review_due: t.review_due, last_reviewed_at: t.last_reviewed_at,
   neutralised_at: t.neutralised_at, neutralised_case_ref: t.neutralised_case_ref,
   version: t.version, created_at: t.created_at, updated_at: t.updated_at,
@@ -190,7 +191,7 @@ MATCH (t:PriorityTarget {{id: $id}})
 WHERE {VISIBLE}
 OPTIONAL MATCH (t)-[:DESIGNATES]->(e:Entity)
 WITH t, (e IS NOT NULL AND {node_known("e")}
-         AND ({node_full("e")} OR $viewer.central OR t.proposed_by_agency = $viewer.agency)) AS detail
+         AND ({node_full("e")} OR {_PROPOSER})) AS detail
 MATCH (t)-[:HAS_VERSION]->(v:PriorityTargetVersion)
 WITH detail, v ORDER BY v.version ASC
 RETURN collect(v {{
