@@ -174,7 +174,8 @@ def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="List 
 def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
     """Replay journals left by dead API processes, then walk the whole chain; exit 0 when intact,
     1 at the first break (which is printed)."""
-    from service.audit.trail import journal_dir, replay_orphans, verify_chain
+    from service.audit.journal import journal_dir
+    from service.audit.verify import replay_orphans, verify_chain
     from service.core.db import Database, make_driver
 
     settings = _settings()

@@ -21,7 +21,7 @@ import neo4j
 import pytest
 
 from service.access.auth import make_token
-from service.audit.trail import verify_chain
+from service.audit.verify import verify_chain
 from service.core.db import Database
 from service.core.settings import Settings
 from service.neo4j_local.manager import LocalNeo4j, from_settings

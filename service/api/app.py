@@ -35,7 +35,8 @@ from service.api.routers import priority_targets as priority_targets_router
 from service.api.routers import review as review_router
 from service.api.routers import search as search_router
 from service.api.routers.ui import install_ui
-from service.audit.trail import AuditLog, journal_dir
+from service.audit.journal import journal_dir
+from service.audit.trail import AuditLog
 from service.core.db import Database, make_driver
 from service.core.errors import UNAVAILABLE_ERRORS, install_error_handlers
 from service.core.logs import configure_logging

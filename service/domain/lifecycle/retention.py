@@ -32,7 +32,7 @@ from typing import Any
 from neo4j import AsyncManagedTransaction
 
 from service.access.policy import Lifecycle, Policy
-from service.audit.trail import APPEND, FIELDS, LOCK_HEAD, chain_hash
+from service.audit.chain import append_in_tx, new_record
 from service.core import clock
 from service.core.db import Database
 from service.queries import late_hits as late_q
@@ -69,28 +69,8 @@ async def set_review_dates(tx: AsyncManagedTransaction, entity_ids: list[str], l
 
 def _audit_record(agency: str, action: str, target_ids: list[str], result_count: int, purpose: str,
                   run_id: str) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-            "subject": SYSTEM_SUBJECT, "agency": agency, "unit": "", "action": action, "purpose": purpose,
-            "request_id": run_id, "target_ids": target_ids[:1000], "result_count": result_count}
-
-
-async def append_audit_in_tx(tx: AsyncManagedTransaction, records: list[dict[str, Any]]) -> None:
-    """Chain audit records in the caller's transaction (the head's write lock serialises writers),
-    so they commit or roll back with the change they record."""
-    if not records:
-        return
-    head = await (await tx.run(LOCK_HEAD, now=dt.datetime.now(dt.UTC).isoformat(),
-                               ids=[r["id"] for r in records])).single()
-    if head is None:
-        raise RuntimeError("the audit head is missing: run `ofast-graph migrate`")
-    seq, prev = int(head["seq"]), str(head["hash"])
-    chained = []
-    for record in records:
-        seq += 1
-        rec = {**{k: record.get(k) for k in FIELDS if k not in ("seq", "prev_hash")}, "seq": seq, "prev_hash": prev}
-        rec["hash"] = prev = chain_hash(prev, rec)
-        chained.append(rec)
-    await (await tx.run(APPEND, records=chained, seq=seq, hash=prev)).consume()
+    return new_record(subject=SYSTEM_SUBJECT, agency=agency, unit="", action=action, purpose=purpose,
+                      request_id=run_id, target_ids=target_ids, result_count=result_count)
 
 
 async def delete_with_orphans(tx: AsyncManagedTransaction, query: str, **params: Any) -> list[dict[str, Any]]:
@@ -148,7 +128,7 @@ async def run_retention(db: Database, policy: Policy, *, dry_run: bool = False) 
         else:
             async def work(tx: AsyncManagedTransaction, chunk: list[str] = chunk) -> list[dict[str, Any]]:
                 done = await delete_with_orphans(tx, q.DELETE_EXPIRED, ids=chunk, cutoff=cutoff)
-                await append_audit_in_tx(tx, [
+                await append_in_tx(tx, [
                     _audit_record(d["entity"]["owner_agency"], "retention.delete",
                                   [d["entity"]["id"], *d["identifiers"]], 1 + len(d["identifiers"]), purpose, run_id)
                     for d in done])
@@ -166,7 +146,7 @@ async def run_retention(db: Database, policy: Policy, *, dry_run: bool = False) 
     while True:
         async def purge(tx: AsyncManagedTransaction) -> int:
             rows = [r.data() async for r in await tx.run(late_q.PURGE_EXPIRED, now=now, limit=5000)]
-            await append_audit_in_tx(tx, [
+            await append_in_tx(tx, [
                 _audit_record(r["agency"], "retention.purge_lookup_memories", r["ids"], len(r["ids"]),
                               "retention: lookup memories past their expiry", run_id) for r in rows])
             return sum(len(r["ids"]) for r in rows)
