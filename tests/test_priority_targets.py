@@ -25,9 +25,10 @@ import yaml
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.api.routers.priority_targets import TRANSITIONS, add_months, parse_if_match
 from service.core import ids
 from service.core.settings import Settings
+from service.domain.lifecycle.retention import add_months
+from service.domain.targets.rules import TRANSITIONS, parse_if_match
 from tests.conftest import TokenFactory, cypher
 
 Auth = Callable[..., dict[str, str]]

@@ -131,21 +131,27 @@ WHERE e:Entity AND {node_known("e")}
 RETURN e.type AS type
 """
 
+# The entity's entry in a live status, other than `$except_id` (null on a proposal: any entry).
 LIVE_DESIGNATION = """
 MATCH (t:PriorityTarget {entity_id: $entity_id})
-WHERE t.status IN ['active', 'suspended']
+WHERE t.status IN ['active', 'suspended'] AND ($except_id IS NULL OR t.id <> $except_id)
 RETURN t.id AS id, t.status AS status
 LIMIT 1
 """
 
-CREATE_ENTRY = """
-MATCH (e:Node {id: $entity_id})
-CREATE (t:PriorityTarget)
-SET t = $props
-CREATE (t)-[:DESIGNATES]->(e)
+# From `t` in scope: `$version` becomes its next immutable version.
+_ADD_VERSION = """
 CREATE (v:PriorityTargetVersion)
 SET v = $version
 CREATE (t)-[:HAS_VERSION]->(v)
+"""
+
+CREATE_ENTRY = f"""
+MATCH (e:Node {{id: $entity_id}})
+CREATE (t:PriorityTarget)
+SET t = $props
+CREATE (t)-[:DESIGNATES]->(e)
+{_ADD_VERSION}
 RETURN t.id AS id
 """
 
@@ -167,21 +173,12 @@ RETURN properties(t) AS props
 
 # `$changes` null values remove properties (a terminal status clears review_due). The version
 # guard is a second line of defence: under the lock it always holds.
-APPLY_CHANGE = """
-MATCH (t:PriorityTarget {id: $id})
+APPLY_CHANGE = f"""
+MATCH (t:PriorityTarget {{id: $id}})
 WHERE t.version = $expected
 SET t += $changes
-CREATE (v:PriorityTargetVersion)
-SET v = $version
-CREATE (t)-[:HAS_VERSION]->(v)
+{_ADD_VERSION}
 RETURN t.version AS version
-"""
-
-OTHER_LIVE_DESIGNATION = """
-MATCH (t:PriorityTarget {entity_id: $entity_id})
-WHERE t.id <> $id AND t.status IN ['active', 'suspended']
-RETURN t.id AS id, t.status AS status
-LIMIT 1
 """
 
 # --- history -----------------------------------------------------------------------------------
