@@ -12,7 +12,6 @@ entity, the other agency and whom to call there — never the other side's data.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -22,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from service.access.auth import Principal, require
 from service.api.deps import get_db
+from service.core import clock
 from service.core.db import Database
 from service.core.errors import not_found
 from service.queries import alerts as q
@@ -115,7 +115,7 @@ async def acknowledge_alert(
     """Mark one of the caller's agency's alerts as acknowledged (idempotent). Another agency's
     alert does not exist for the caller: 404."""
     rows = await db.write_records(q.ACK, id=alert_id, agency=principal.agency, sub=principal.sub,
-                                  now=dt.datetime.now(dt.UTC).isoformat())
+                                  now=clock.iso_now())
     await request.app.state.audit.record(principal, "alerts.ack", target_ids=[alert_id], result_count=len(rows))
     if not rows:
         raise not_found("alert", alert_id)

@@ -9,7 +9,6 @@ agency and whom to contact there.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any, Literal
 
@@ -23,6 +22,7 @@ from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
 from service.api.views import node_out
+from service.core import clock
 from service.core.db import Database
 from service.core.errors import ApiError, not_found
 from service.queries import objectives as q
@@ -72,10 +72,6 @@ def _out(stored: dict[str, Any], entity: dict[str, Any] | None, policy: Policy) 
     )
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
-
-
 def _pair_key(agency: str, entity: str, other_agency: str, other_entity: str) -> str:
     return f"objective_overlap|{agency}|{entity}|{other_agency}|{other_entity}"
 
@@ -109,7 +105,7 @@ async def create_objective(
         # A token bound to a unit speaks for that unit only: no declaring objectives in another's name.
         raise ApiError(403, "unit_mismatch",
                        f"the token is bound to unit {principal.unit!r}; it may not declare for unit {unit!r}")
-    now, objective_id = _now(), str(uuid.uuid4())
+    now, objective_id = clock.iso_now(), str(uuid.uuid4())
     open_key = f"{principal.agency}|{unit}|{body.entity_id}"
     viewer = viewer_params(principal)
 
@@ -203,7 +199,7 @@ async def close_objective(
             raise not_found("objective", objective_id)
         if owner["agency"] != principal.agency:
             raise ApiError(403, "forbidden", f"objective {objective_id!r} belongs to another agency")
-        closed = await (await tx.run(q.CLOSE, id=objective_id, agency=principal.agency, now=_now(),
+        closed = await (await tx.run(q.CLOSE, id=objective_id, agency=principal.agency, now=clock.iso_now(),
                                      sub=principal.sub)).single()
         assert closed is not None
         objective: dict[str, Any] = closed["objective"]
