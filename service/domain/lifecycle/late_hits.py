@@ -24,7 +24,6 @@ from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.core import clock
 from service.core.db import Database
-from service.domain.lifecycle.retention import add_months
 from service.queries import alerts as alerts_q
 from service.queries import late_hits as q
 from service.queries import search as search_q
@@ -35,7 +34,7 @@ async def remember_no_hit(db: Database, principal: Principal, policy: Policy, ty
     """Remember a no-hit lookup; returns the holders found when the lookup is re-asked under the
     identifier's lock (normally none: then the memory is written)."""
     now = clock.now()
-    expires = add_months(now, policy.lifecycle.lookup_memory_months)
+    expires = clock.add_months(now, policy.lifecycle.lookup_memory_months)
 
     async def work(tx: AsyncManagedTransaction) -> list[str]:
         lock = await (await tx.run(q.LOCK_IDENTIFIER, id=identifier_id)).single()

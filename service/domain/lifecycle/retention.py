@@ -23,7 +23,6 @@ Dates come from `service.core.clock` (tests move it).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -34,19 +33,13 @@ from neo4j import AsyncManagedTransaction
 from service.access.policy import Lifecycle, Policy
 from service.audit.chain import append_in_tx, new_record
 from service.core import clock
+from service.core.clock import add_months
 from service.core.db import Database
 from service.queries import late_hits as late_q
 from service.queries import review as q
 
 SYSTEM_SUBJECT = "system:retention"
 CHUNK = 200  # expired entities deleted (and audited) per transaction
-
-
-def add_months(day: dt.date | dt.datetime, months: int) -> Any:
-    """`day` plus whole months; the 31st becomes the last day of a shorter month."""
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def review_dates(lifecycle: Lifecycle, today: dt.date | None = None) -> dict[str, Any]:

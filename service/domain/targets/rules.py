@@ -17,8 +17,8 @@ from typing import Any
 
 from service.access.auth import Principal
 from service.access.policy import Policy
+from service.core.clock import add_months
 from service.core.errors import ApiError
-from service.domain.lifecycle.retention import add_months
 from service.domain.targets.models import ReviewIn, TransitionIn
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -34,7 +34,7 @@ REVIEW_MONTHS = {1: 6, 2: 12, 3: 12}
 
 
 def review_due(tier: int, today: dt.date) -> str:
-    return str(add_months(today, REVIEW_MONTHS[tier]).isoformat())
+    return add_months(today, REVIEW_MONTHS[tier]).isoformat()
 
 
 def parse_if_match(header: str | None) -> int | None:
