@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from neo4j import AsyncManagedTransaction
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.access import handling
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
@@ -106,16 +107,6 @@ def _check_manager(principal: Principal, owner: str, entity_id: str) -> None:
                        f"entity {entity_id!r}")
 
 
-def _check_h2(principal: Principal, items: list[tuple[str, str, str]], action: str) -> None:
-    """H2: no dissemination without the owner's consent. `items`: (id, owner agency, handling)."""
-    blocked = sorted(i for i, owner, code in items if code == "H2" and owner != principal.agency)
-    if blocked:
-        raise ApiError(403, "handling_h2",
-                       f"{action} refused: entity(ies) {', '.join(blocked)} carry handling code H2 (no dissemination "
-                       "without the owner agency's consent); only their owner may share them",
-                       {"handling": "H2", "ids": blocked})
-
-
 def _not_found(entity_id: str) -> ApiError:
     return ApiError(404, "not_found", f"no entity with id {entity_id!r}")
 
@@ -142,11 +133,8 @@ async def create_grant(id: str, body: GrantIn, request: Request, response: Respo
             raise _not_found(id)
         owner = row["owner_agency"]
         _check_manager(principal, owner, id)
-        _check_h2(principal, [(id, owner, row["handling"])], "grant")
-        if row["minor"]:
-            raise ApiError(422, "minor_record",
-                           f"entity {id!r} is a minor's record: other agencies only ever get hit / no-hit on it, "
-                           "a grant cannot show it to them")
+        handling.refuse_h2([{"id": id, **row.data()}], principal.agency, "grant", "only their owner may share them")
+        handling.refuse_minor_grant(id, row["minor"])
         if body.agency == owner or policy.is_central(body.agency):
             raise ApiError(422, "nothing_to_grant",
                            f"agency {body.agency!r} already sees entity {id!r} in full (owner or central agency)")
@@ -240,12 +228,11 @@ async def disseminate(body: DisseminationIn, request: Request, principal: Princi
     viewer = viewer_params(principal)
 
     async def work(tx: AsyncManagedTransaction) -> tuple[dict[str, Any], int]:
-        found = {r["id"]: (r["id"], r["owner_agency"], r["handling"])
-                 async for r in await tx.run(q.EXISTING_ENTITIES, ids=entity_ids, viewer=viewer)}
+        found = {r["id"]: r.data() async for r in await tx.run(q.EXISTING_ENTITIES, ids=entity_ids, viewer=viewer)}
         missing = [e for e in entity_ids if e not in found]
         if missing:
             raise ApiError(422, "unknown_entities", f"{len(missing)} entity ids are unknown", {"missing": missing})
-        _check_h2(principal, list(found.values()), "dissemination")
+        handling.refuse_h2(found.values(), principal.agency, "dissemination", "only their owner may share them")
         row = await (await tx.run(
             q.DISSEMINATE, id=str(uuid.uuid4()), note=body.note, now=_now(), by_agency=principal.agency,
             by_sub=principal.sub, by_unit=principal.unit, entity_ids=entity_ids, agencies=agencies,

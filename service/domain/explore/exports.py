@@ -42,7 +42,7 @@ Evaluation and handling codes travel with the items: GraphML attributes `reliabi
 `accuracy`, `handling`, `handling_notice`, `handling_note` (stubs: `handling` and its notice
 only); in FtM, the item's `notes` (relationships: `description`) carry "evaluation B2; H1: …".
 An export is a dissemination: one that would carry an item coded H2 that the caller's agency
-does not own is refused as a whole (`h2_items`, 403 in the router) — stubs included.
+does not own is refused as a whole (`service.access.handling`, 403) — stubs included.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from typing import Any
 from followthemoney import model
 from followthemoney.proxy import EntityProxy
 
-from service.core.errors import ApiError
+from service.access import handling
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 # Characters XML 1.0 cannot carry at all, even escaped: dropped from exported text.
@@ -102,21 +102,10 @@ def _label(node: dict[str, Any]) -> str:
 CODE_ATTRS = ("reliability", "accuracy", "handling", "handling_notice", "handling_note")
 
 
-def h2_items(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], agency: str) -> list[str]:
-    """Ids of the H2 items (no dissemination without the owner's consent) of other agencies."""
-    return sorted({str(x["id"]) for x in [*nodes, *edges]
-                   if x.get("handling") == "H2" and x.get("owner_agency") != agency})
-
-
 def refuse_h2(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], agency: str) -> None:
     """Refuse (403 `handling_h2`) an export that would carry another agency's H2 item, in full or as
     a stub: an export is a dissemination, and H2 allows none without the owner's consent."""
-    blocked = h2_items(nodes, edges, agency)
-    if blocked:
-        raise ApiError(403, "handling_h2",
-                       f"export refused: {len(blocked)} item(s) carry handling code H2 (no dissemination without "
-                       f"the owner agency's consent): {', '.join(blocked)}; ask their owners, or use the JSON view",
-                       {"handling": "H2", "ids": blocked})
+    handling.refuse_h2([*nodes, *edges], agency, "export", "ask their owners, or use the JSON view")
 
 
 def _codes_text(item: dict[str, Any]) -> str | None:
