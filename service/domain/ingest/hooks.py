@@ -1,5 +1,5 @@
 """What the lifecycle features do inside an ingest transaction — one call from
-`service.api.routers.ingest.IngestWork`, so it commits (or not) with the batch and is never lost:
+`service.domain.ingest.write.IngestWork`, so it commits (or not) with the batch and is never lost:
 
 1. review dates (`service.domain.lifecycle.retention`): entities created or changed are due for review anew;
 2. late hits (`service.domain.lifecycle.late_hits`): links written to an identifier meet the remembered no-hit
@@ -15,16 +15,15 @@ from neo4j import AsyncManagedTransaction
 from graph_schema import get_schema
 from service.access.auth import Principal
 from service.access.policy import Policy
-from service.core import clock
 from service.domain.ingest.models import Plan
 from service.domain.lifecycle import late_hits, matching, retention
 
 
 async def after_ingest(tx: AsyncManagedTransaction, plan: Plan, principal: Principal, policy: Policy,
-                       written: dict[str, str], links_written: dict[str, str]) -> None:
-    """`written` / `links_written`: {id: "created" | "updated"} of the entities and links the batch wrote."""
+                       written: dict[str, str], links_written: dict[str, str], now: str) -> dict[str, int]:
+    """`written` / `links_written`: {id: "created" | "updated"} of the entities and links the batch wrote;
+    `now`: the batch's time. Returns the alerts created, by kind."""
     schema = get_schema()
-    now = clock.iso_now()
     entity_ids = sorted({row.id for row in plan.entities if not row.identifier and row.id in written})
     await retention.set_review_dates(tx, entity_ids, policy.lifecycle)
 
@@ -41,5 +40,5 @@ async def after_ingest(tx: AsyncManagedTransaction, plan: Plan, principal: Princ
             own, own_type = (link.dst, link.dst_type) if src_ident else (link.src, link.src_type)
             if own_type == "Person":
                 persons.add(own)
-    await late_hits.raise_late_hits(tx, ident_links, principal, policy, now)
-    await matching.detect(tx, sorted(persons), policy, now)
+    return {"late_hit": await late_hits.raise_late_hits(tx, ident_links, principal, policy, now),
+            "possible_match": await matching.detect(tx, sorted(persons), policy, now)}
