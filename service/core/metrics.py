@@ -19,6 +19,17 @@ INGEST_ITEMS = Counter("ofast_graph_ingest_items_total", "Ingested items by kind
 ALERTS_RAISED = Counter("ofast_graph_alerts_raised_total", "Alerts raised by kind", ["kind"])
 ERRORS = Counter("ofast_graph_errors_total", "Error responses by status and code", ["status", "code"])
 
+ALERT_KINDS = ("shared_identifier", "objective_overlap", "possible_match", "late_hit")
+for _kind in ALERT_KINDS:  # every kind is a series from the start, so a rate over it never starts blank
+    ALERTS_RAISED.labels(_kind)
+
+
+def alert_raised(kind: str, created: int) -> None:
+    """Count the alerts of `kind` a transaction created, once it has committed (a retried
+    transaction function would otherwise count twice)."""
+    if created:
+        ALERTS_RAISED.labels(kind).inc(created)
+
 
 async def metrics_endpoint(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

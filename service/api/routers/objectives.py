@@ -22,7 +22,7 @@ from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
 from service.api.views import node_out
-from service.core import clock
+from service.core import clock, metrics
 from service.core.db import Database
 from service.core.errors import ApiError, not_found
 from service.queries import objectives as q
@@ -109,7 +109,10 @@ async def create_objective(
     open_key = f"{principal.agency}|{unit}|{body.entity_id}"
     viewer = viewer_params(principal)
 
+    raised = 0  # overlap alerts the transaction created: counted once it has committed
+
     async def work(tx: AsyncManagedTransaction) -> dict[str, Any]:
+        nonlocal raised
         await (await tx.run(q.LOCK, now=now)).consume()
         if await (await tx.run(q.ENTITY, entity_id=body.entity_id, viewer=viewer)).single() is None:
             raise not_found("entity", body.entity_id)
@@ -137,8 +140,8 @@ async def create_objective(
                                "agency": o["agency"], "entity_id": o["entity_id"],
                                "identifier_id": o["via"], "counterpart_agency": principal.agency,
                                "counterpart_contact": policy.contact(principal.agency)})
-        if alerts:
-            await (await tx.run(q.RAISE_ALERTS, alerts=alerts, now=now)).consume()
+        summary = await (await tx.run(q.RAISE_ALERTS, alerts=alerts, now=now)).consume() if alerts else None
+        raised = summary.counters.nodes_created if summary else 0
         objective: dict[str, Any] = created["objective"]
         return objective
 
@@ -147,6 +150,7 @@ async def create_objective(
     except ConstraintError:  # a concurrent twin won the open_key race
         raise ApiError(409, "objective_exists",
                        f"unit {unit!r} already has an open objective on entity {body.entity_id!r}") from None
+    metrics.alert_raised("objective_overlap", raised)
     await request.app.state.audit.record(principal, "objectives.create", target_ids=[stored["id"], body.entity_id],
                                          result_count=1, purpose=body.case_ref)
     return _out(stored, None, policy)

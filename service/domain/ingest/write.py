@@ -11,13 +11,15 @@ inside one write transaction:
 3. `shared_identifier` alerts for both sides of each (own entity, identifier) pair the batch linked;
 4. the lifecycle hooks (`service.domain.ingest.hooks`: review dates, late hits, person matching).
 
-Every time written in the transaction is one reading of the service clock.
+Every time written in the transaction is one reading of the service clock. The metrics
+(`service.core.metrics`) count once the transaction has committed, so a retried or refused batch
+counts nothing twice.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from neo4j import AsyncManagedTransaction
@@ -25,7 +27,7 @@ from neo4j import AsyncManagedTransaction
 from graph_schema import get_schema
 from service.access.auth import Principal
 from service.access.policy import Policy
-from service.core import clock
+from service.core import clock, metrics
 from service.core.db import Database
 from service.core.errors import ApiError
 from service.domain.ingest import hooks
@@ -208,10 +210,21 @@ class IngestWork:
                       for link in self.plan.links],
         }
 
+    def count(self) -> None:
+        """Once committed: the items by kind and status, the alerts by kind."""
+        items = Counter(("identifier" if row.identifier else "entity", self.entity_status[row.index])
+                        for row in self.plan.entities)
+        items.update(("link", self.link_status[link.index]) for link in self.plan.links)
+        for (kind, status), n in items.items():
+            metrics.INGEST_ITEMS.labels(kind, status).inc(n)
+        for kind, created in self.alerts.items():
+            metrics.alert_raised(kind, created)
+
 
 async def ingest(db: Database, plan: Plan, principal: Principal, policy: Policy,
                  source: str | None) -> dict[str, Any]:
     """Write the batch in one transaction (or nothing); the per-item result of POST /v1/ingest."""
     work = IngestWork(plan, principal, policy, source)
     await db.write(work)
+    work.count()
     return work.response()
