@@ -25,10 +25,9 @@ from service.api.deps import get_db, get_policy
 from service.api.responses import JSONResponse
 from service.api.routers.alerts import MatchReason
 from service.api.views import node_out
-from service.core import clock
+from service.core import clock, ids
 from service.core.db import Database
 from service.core.errors import not_found
-from service.domain.lifecycle.matching import same_as_id
 from service.queries import matches as q
 
 router = APIRouter(prefix="/v1/matches", tags=["matches"])
@@ -123,7 +122,7 @@ async def judge_match(
         row = await (await tx.run(
             q.JUDGE, id=match_id, viewer=viewer, judgement_id=str(uuid.uuid4()), verdict=body.verdict,
             note=body.note, unit=principal.unit, sub=principal.sub, now=clock.iso_now(),
-            same_as_id=same_as_id(match_id))).single()
+            same_as_id=ids.same_as_id(match_id))).single()
         if row is None:
             raise not_found("match", match_id)
         return await _view(tx, match_id, principal, policy)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 from neo4j import AsyncManagedTransaction
@@ -76,14 +75,6 @@ def reasons_for(p: dict[str, Any], o: dict[str, Any], shared: list[dict[str, str
     return reasons, round(score, 3)
 
 
-def match_id(pair_key: str) -> str:
-    return str(uuid.uuid5(ids.NAMESPACE, f"match\x1f{pair_key}"))
-
-
-def same_as_id(match: str) -> str:
-    return str(uuid.uuid5(ids.NAMESPACE, f"same_as\x1f{match}"))
-
-
 async def detect(tx: AsyncManagedTransaction, person_ids: list[str], policy: Policy, now: str) -> int:
     """In the ingest transaction: raise `possible_match` for the persons given. Returns the number
     of alerts newly merged."""
@@ -107,7 +98,7 @@ async def detect(tx: AsyncManagedTransaction, person_ids: list[str], policy: Pol
         known = matches.get(key)
         if known is not None and len(json.loads(known["reasons"])) >= len(reasons):
             continue
-        matches[key] = {"pair_key": key, "id": match_id(key), "person_a": a["id"], "person_b": b["id"],
+        matches[key] = {"pair_key": key, "id": ids.match_id(key), "person_a": a["id"], "person_b": b["id"],
                         "agency_a": a["owner_agency"], "agency_b": b["owner_agency"],
                         "reasons": json.dumps(reasons, separators=(",", ":")), "score": score}
         sides[key] = ([(p["owner_agency"], p["id"], o["owner_agency"])] if r["p_knows"] else []) + (
