@@ -1,9 +1,11 @@
-"""Owner-only actions on an entity (delete, review): one check and one set of errors for all.
+"""Who may act on an entity: one check and one set of errors per kind of action.
 
-Only the owner agency acts on its data — the central agency included, it reads everything but
-changes nothing of another agency's. Identifiers are shared merge keys: nobody owns them. An
-owner's delete (`DELETE /v1/entities/{id}`, `DELETE /v1/review-queue/{id}`) also leaves alone an
-entity the national priority list designates in a live status.
+Only the owner agency acts on its data (delete, review) — the central agency included, it reads
+everything but changes nothing of another agency's. Identifiers are shared merge keys: nobody owns
+them. An owner's delete (`DELETE /v1/entities/{id}`, `DELETE /v1/review-queue/{id}`) also leaves
+alone an entity the national priority list designates in a live status. Who sees an entity is
+another matter: the grants on it are managed by its owner and by the central agency, and only the
+central agency disseminates.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ async def require_owned(tx: AsyncManagedTransaction, entity_id: str, principal: 
         raise ApiError(403, "forbidden",
                        f"entity {entity_id} belongs to agency {found['owner']!r}: only its owner may {action}",
                        {"id": entity_id, "owner_agency": found["owner"]})
+
+
+def require_grant_manager(principal: Principal, owner: str, entity_id: str) -> None:
+    """403 unless the caller's agency owns the entity or is the central agency: only they manage
+    (give, revoke, list) the grants on it."""
+    if principal.agency != owner and not principal.is_central:
+        raise ApiError(403, "forbidden",
+                       f"only the owner agency ({owner}) or the central agency manage the grants of "
+                       f"entity {entity_id!r}")
+
+
+def require_central(principal: Principal, action: str) -> None:
+    """403 unless the caller is of the central agency: `action` ("disseminates") is its alone."""
+    if not principal.is_central:
+        raise ApiError(403, "forbidden", f"only the central agency {action}")
 
 
 async def refuse_if_designated(tx: AsyncManagedTransaction, entity_id: str) -> None:

@@ -24,12 +24,19 @@ from __future__ import annotations
 from typing import Any
 
 from service.access.auth import Principal
-from service.access.policy import ACCURACY_CODES, RELIABILITY_CODES
+from service.access.policy import ACCURACY_CODES, RELIABILITY_CODES, Policy
 from service.core.errors import ApiError
 
 
 def viewer_params(principal: Principal) -> dict[str, Any]:
     return {"agency": principal.agency, "central": principal.is_central}
+
+
+def full_without_grant(policy: Policy, agency: str, owner: str) -> bool:
+    """`agency` sees an entity of `owner` in full whatever its sharing (as `node_full` decides, the
+    minors rule aside, which no grant lifts): it is the owner or the central agency, so a grant
+    would give it nothing."""
+    return agency == owner or policy.is_central(agency)
 
 
 def evaluation_params(min_reliability: str | None, min_accuracy: str | None) -> dict[str, str] | None:
