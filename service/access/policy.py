@@ -6,20 +6,25 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 
+# The access model's codes, spelled once: each Literal is the type (pydantic models, OpenAPI),
+# the tuple beside it the same values for checks and messages.
 Permission = Literal["read", "write", "ingest", "manage_targets", "read_audit", "admin"]
-Sharing = Literal["open", "restricted", "confidential"]
-SHARING_LEVELS: tuple[Sharing, ...] = ("open", "restricted", "confidential")
+PERMISSIONS: tuple[Permission, ...] = get_args(Permission)
+Sharing = Literal["open", "restricted", "confidential"]  # least to most closely held
+SHARING_LEVELS: tuple[Sharing, ...] = get_args(Sharing)
 # Evaluation codes (Europol's 4x4), best first: source reliability and information accuracy.
 # Stored as strings, so that "best first" is also the strings' order (A < B < C < X, "1" < "4").
-RELIABILITY_CODES: tuple[str, ...] = ("A", "B", "C", "X")
-ACCURACY_CODES: tuple[str, ...] = ("1", "2", "3", "4")
-HANDLING_CODES: tuple[str, ...] = ("H0", "H1", "H2", "H3")
+Reliability = Literal["A", "B", "C", "X"]
+RELIABILITY_CODES: tuple[Reliability, ...] = get_args(Reliability)
+Accuracy = Literal["1", "2", "3", "4"]
+ACCURACY_CODES: tuple[Accuracy, ...] = get_args(Accuracy)
+Handling = Literal["H0", "H1", "H2", "H3"]
+HANDLING_CODES: tuple[Handling, ...] = get_args(Handling)
 AGENCY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-PERMISSIONS: tuple[Permission, ...] = ("read", "write", "ingest", "manage_targets", "read_audit", "admin")
 
 
 @dataclass(frozen=True)

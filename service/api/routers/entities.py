@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from neo4j import AsyncManagedTransaction
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from service.access.auth import Principal, require
 from service.access.ownership import refuse_if_designated, require_owned
+from service.access.policy import Accuracy, Handling, Reliability, Sharing
 from service.access.visibility import viewer_params
 from service.api.responses import JSONResponse
 from service.api.views import node_out, review_out
@@ -38,11 +39,11 @@ class EntityOut(BaseModel):
     value: str | None = Field(None, description="Identifiers: the normalised value")
     owner_agency: str | None = None
     contact: str | None = Field(None, description="Stubs: whom to contact at the owner agency")
-    sharing: Literal["open", "restricted", "confidential"] | None = None
+    sharing: Sharing | None = None
     version: int | None = None
-    reliability: Literal["A", "B", "C", "X"] | None = Field(None, description="Entities in full: source reliability")
-    accuracy: Literal["1", "2", "3", "4"] | None = Field(None, description="Entities in full: information accuracy")
-    handling: Literal["H0", "H1", "H2", "H3"] | None = Field(None, description="Entities and stubs: handling code")
+    reliability: Reliability | None = Field(None, description="Entities in full: source reliability")
+    accuracy: Accuracy | None = Field(None, description="Entities in full: information accuracy")
+    handling: Handling | None = Field(None, description="Entities and stubs: handling code")
     handling_notice: str | None = Field(None, description="What the handling code asks of the reader")
     handling_note: str | None = Field(None, description="Entities in full coded H3: the restriction")
     properties: dict[str, Any] | None = None

@@ -32,6 +32,8 @@ from service.queries import matches as q
 
 router = APIRouter(prefix="/v1/matches", tags=["matches"])
 
+Verdict = Literal["same", "different", "unsure"]
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid bearer token"},
     403: {"description": "The caller's roles do not give the needed permission"},
@@ -41,13 +43,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 class JudgementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    verdict: Literal["same", "different", "unsure"]
+    verdict: Verdict
     note: str | None = Field(None, max_length=2000, description="Why: kept with the judgement")
 
 
 class JudgementOut(BaseModel):
     id: str
-    verdict: Literal["same", "different", "unsure"]
+    verdict: Verdict
     note: str | None = None
     by_agency: str
     at: str
@@ -55,7 +57,7 @@ class JudgementOut(BaseModel):
 
 class MatchOut(BaseModel):
     id: str
-    status: Literal["open", "same", "different", "unsure"] = Field(
+    status: Literal["open", Verdict] = Field(
         description="`open` until judged, then the latest verdict; `different` is never raised again")
     score: float = Field(description="Name similarity, 0..1")
     reasons: list[MatchReason]

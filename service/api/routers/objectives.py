@@ -29,6 +29,8 @@ from service.queries import objectives as q
 
 router = APIRouter(prefix="/v1", tags=["objectives"])
 
+Status = Literal["open", "closed"]
+
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid bearer token"},
     403: {"description": "The caller's roles do not give the needed permission"},
@@ -49,7 +51,7 @@ class ObjectiveOut(BaseModel):
     agency: str
     unit: str
     case_ref: str
-    status: Literal["open", "closed"]
+    status: Status
     created_at: str
     created_by: str
     closed_at: str | None = None
@@ -159,7 +161,7 @@ async def create_objective(
 @router.get("/objectives", response_model=ObjectiveList, responses=AUTH_ERRORS)
 async def list_objectives(
     request: Request,
-    status: Literal["open", "closed", "all"] = Query("open"),
+    status: Literal[Status, "all"] = Query("open"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=1_000_000),
     principal: Principal = Depends(require("read")),

@@ -21,7 +21,17 @@ from pydantic import BaseModel, Field
 
 from graph_schema import Property, PropertyError, Schema
 from graph_schema.normalise import IdentifierError, normalise
-from service.access.policy import ACCURACY_CODES, HANDLING_CODES, RELIABILITY_CODES, SHARING_LEVELS, Policy
+from service.access.policy import (
+    ACCURACY_CODES,
+    HANDLING_CODES,
+    RELIABILITY_CODES,
+    SHARING_LEVELS,
+    Accuracy,
+    Handling,
+    Policy,
+    Reliability,
+    Sharing,
+)
 from service.core import clock, ids
 
 MAX_REF = 256
@@ -54,13 +64,13 @@ _HANDLING_DOC = ("H0 crime prevention and repression only (default); H1 not to b
 class EntityIn(BaseModel):
     type: str = Field(description="A node type of the schema (Person, Case…, or an identifier type: Phone…)")
     ref: str = Field(description="The agency's own reference; for an identifier, its value (normalised here)")
-    sharing: Literal["open", "restricted", "confidential"] | None = Field(
+    sharing: Sharing | None = Field(
         None, description="Default from the policy (restricted); ignored for identifiers, which have no owner")
     properties: dict[str, Any] = Field(default_factory=dict, description="Schema properties of the type")
     id: str | None = Field(None, description="Optional: the id the service gave this item (checked, never chosen)")
-    reliability: Literal["A", "B", "C", "X"] | None = Field(None, description=_RELIABILITY_DOC + "; entities only")
-    accuracy: Literal["1", "2", "3", "4"] | int | None = Field(None, description=_ACCURACY_DOC + "; entities only")
-    handling: Literal["H0", "H1", "H2", "H3"] | None = Field(None, description=_HANDLING_DOC + "; entities only")
+    reliability: Reliability | None = Field(None, description=_RELIABILITY_DOC + "; entities only")
+    accuracy: Accuracy | int | None = Field(None, description=_ACCURACY_DOC + "; entities only")
+    handling: Handling | None = Field(None, description=_HANDLING_DOC + "; entities only")
     handling_note: str | None = Field(None, description="The restriction of an H3 item (required with H3, only then)")
 
 
@@ -73,12 +83,12 @@ class LinkIn(BaseModel):
     type: str = Field(description="A relationship type of the schema (USES, MEMBER_OF…)")
     from_: EndIn = Field(alias="from", description="Source end: the caller's own entity or an identifier")
     to: EndIn = Field(description="Target end: the caller's own entity or an identifier")
-    sharing: Literal["open", "restricted", "confidential"] | None = None
+    sharing: Sharing | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     ref: str | None = Field(None, description="Distinguishes several links of one type between the same ends")
-    reliability: Literal["A", "B", "C", "X"] | None = Field(None, description=_RELIABILITY_DOC)
-    accuracy: Literal["1", "2", "3", "4"] | int | None = Field(None, description=_ACCURACY_DOC)
-    handling: Literal["H0", "H1", "H2", "H3"] | None = Field(None, description=_HANDLING_DOC)
+    reliability: Reliability | None = Field(None, description=_RELIABILITY_DOC)
+    accuracy: Accuracy | int | None = Field(None, description=_ACCURACY_DOC)
+    handling: Handling | None = Field(None, description=_HANDLING_DOC)
     handling_note: str | None = Field(None, description="The restriction of an H3 link (required with H3, only then)")
 
 
@@ -92,13 +102,13 @@ class EntityResult(BaseModel):
     type: str
     ref: str
     id: str
-    status: Literal["created", "updated", "unchanged"]
+    status: Status
 
 
 class LinkResult(BaseModel):
     index: int
     id: str
-    status: Literal["created", "updated", "unchanged"]
+    status: Status
 
 
 class IngestResponse(BaseModel):
