@@ -64,9 +64,33 @@ def viewer_of(agency: str) -> str:
     return f"{{agency: {agency}, central: {agency} = $central_agency}}"
 
 
+def grantees(var: str) -> str:
+    """The agencies holding a grant on entity `var`: its `grantees` list, empty when none. The grant
+    workflow writes it (`add_grantees`, `remove_grantee`) and these fragments read it; relationships
+    never carry one."""
+    return f"coalesce({var}.grantees, [])"
+
+
+def add_grantees(var: str, agencies: str) -> str:
+    """A SET item: the agencies of list expression `agencies` become grantees of entity `var`, once each."""
+    return f"{var}.grantees = {grantees(var)} + [_a IN {agencies} WHERE NOT _a IN {grantees(var)}]"
+
+
+def remove_grantee(var: str, agency: str) -> str:
+    """A SET item: agency expression `agency` no longer holds a grant on entity `var`."""
+    return f"{var}.grantees = [_a IN {grantees(var)} WHERE _a <> {agency}]"
+
+
+def sharing_between(rel: str, a: str, b: str) -> str:
+    """A SET item for a link the service itself draws between `a` and `b` (a judged SAME_AS): it is
+    confidential when either end is, restricted otherwise, so it never shows more than its ends."""
+    return (f"{rel}.sharing = CASE WHEN 'confidential' IN [{a}.sharing, {b}.sharing] THEN 'confidential' "
+            f"ELSE 'restricted' END")
+
+
 def _owned_full(var: str, viewer: str) -> str:
     return (f"({viewer}.central OR {var}.sharing = 'open' OR {var}.owner_agency = {viewer}.agency "
-            f"OR {viewer}.agency IN coalesce({var}.grantees, []))")
+            f"OR {viewer}.agency IN {grantees(var)})")
 
 
 def _minor_guard(var: str, viewer: str) -> str:

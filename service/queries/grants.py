@@ -9,15 +9,15 @@ a grant on a person does not reveal the person's restricted links.
 
 from __future__ import annotations
 
-from service.access.visibility import agency_addressee, node_known
+from service.access.visibility import add_grantees, agency_addressee, grantees, node_known, remove_grantee
 
-# Takes the entity's write lock first (the SET), so concurrent grants and revocations of the
-# same entity are serialised and the Grant nodes stay consistent with `grantees`.
+# Takes the entity's write lock first (the SET, which adds no grantee), so concurrent grants and
+# revocations of the same entity are serialised and the Grant nodes stay consistent with `grantees`.
 LOCK_ENTITY = f"""
 MATCH (e:Entity {{id: $id}})
 WHERE {node_known("e")}
-SET e.grantees = coalesce(e.grantees, [])
-RETURN e.owner_agency AS owner_agency, e.grantees AS grantees, coalesce(e.handling, 'H0') AS handling,
+SET {add_grantees("e", "[]")}
+RETURN e.owner_agency AS owner_agency, {grantees("e")} AS grantees, coalesce(e.handling, 'H0') AS handling,
        coalesce(e.minor, false) AS minor
 """
 
@@ -35,24 +35,24 @@ ORDER BY g.at
 LIMIT 1
 """
 
-CREATE_GRANT = """
-MATCH (e:Node:Entity {id: $id})
-SET e.grantees = coalesce(e.grantees, []) + [a IN [$agency] WHERE NOT a IN coalesce(e.grantees, [])]
-CREATE (g:Grant {id: $grant_id, entity_id: $id, agency: $agency, reason: $reason,
+CREATE_GRANT = f"""
+MATCH (e:Node:Entity {{id: $id}})
+SET {add_grantees("e", "[$agency]")}
+CREATE (g:Grant {{id: $grant_id, entity_id: $id, agency: $agency, reason: $reason,
                  granted_by_agency: $by_agency, granted_by_sub: $by_sub, granted_by_unit: $by_unit,
-                 at: $now, dissemination_id: $dissemination_id})
-RETURN g {.*} AS grant
+                 at: $now, dissemination_id: $dissemination_id}})
+RETURN g {{.*}} AS grant
 """
 
-REVOKE_GRANT = """
-MATCH (e:Node:Entity {id: $id})
-SET e.grantees = [a IN coalesce(e.grantees, []) WHERE a <> $agency]
+REVOKE_GRANT = f"""
+MATCH (e:Node:Entity {{id: $id}})
+SET {remove_grantee("e", "$agency")}
 WITH e
-MATCH (g:Grant {entity_id: $id, agency: $agency})
+MATCH (g:Grant {{entity_id: $id, agency: $agency}})
 WHERE g.revoked_at IS NULL
 SET g.revoked_at = $now, g.revoked_by_agency = $by_agency, g.revoked_by_sub = $by_sub,
     g.revoke_reason = $reason
-RETURN g {.*} AS grant
+RETURN g {{.*}} AS grant
 ORDER BY g.at
 """
 
@@ -73,22 +73,22 @@ RETURN e.id AS id, e.owner_agency AS owner_agency, coalesce(e.handling, 'H0') AS
 
 # One statement: the Dissemination record, then a Grant for every (entity, agency) pair that is
 # neither the entity's owner nor already a grantee.
-DISSEMINATE = """
-CREATE (d:Dissemination {id: $id, note: $note, at: $now, by_agency: $by_agency, by_sub: $by_sub,
-                         by_unit: $by_unit, entity_ids: $entity_ids, agencies: $agencies})
+DISSEMINATE = f"""
+CREATE (d:Dissemination {{id: $id, note: $note, at: $now, by_agency: $by_agency, by_sub: $by_sub,
+                         by_unit: $by_unit, entity_ids: $entity_ids, agencies: $agencies}})
 WITH d
-CALL (d) {
+CALL (d) {{
   MATCH (e:Entity) WHERE e.id IN $entity_ids
-  WITH e, [a IN $agencies WHERE a <> e.owner_agency AND NOT a IN coalesce(e.grantees, [])] AS new
-  SET e.grantees = coalesce(e.grantees, []) + new
+  WITH e, [a IN $agencies WHERE a <> e.owner_agency AND NOT a IN {grantees("e")}] AS new
+  SET {add_grantees("e", "new")}
   WITH e, new
   UNWIND new AS agency
-  CREATE (g:Grant {id: randomUUID(), entity_id: e.id, agency: agency, reason: $note,
+  CREATE (g:Grant {{id: randomUUID(), entity_id: e.id, agency: agency, reason: $note,
                    granted_by_agency: $by_agency, granted_by_sub: $by_sub, granted_by_unit: $by_unit,
-                   at: $now, dissemination_id: d.id})
+                   at: $now, dissemination_id: d.id}})
   RETURN count(g) AS created
-}
-RETURN d {.*} AS dissemination, created
+}}
+RETURN d {{.*}} AS dissemination, created
 """
 
 # What was disseminated to the caller's agency (everything, for the central agency), newest

@@ -10,7 +10,7 @@ them. A `same` verdict adds a `SAME_AS` relationship between the persons; nothin
 
 from __future__ import annotations
 
-from service.access.visibility import agency_record, node_known, node_view, rel_known, viewer_of
+from service.access.visibility import agency_record, node_known, node_view, rel_known, sharing_between, viewer_of
 
 # Candidates of the batch's persons, by two blocks only (index seeks and local hops, never a
 # scan): persons of other agencies born the same day (index `person_birth_date`), and persons of
@@ -86,8 +86,7 @@ CALL (c, a, b) {{
   WITH c, a, b WHERE $verdict = 'same'
   MERGE (a)-[s:SAME_AS {{id: $same_as_id}}]->(b)
   ON CREATE SET s.owner_agency = $viewer.agency, s.owner_unit = $unit,
-                s.sharing = CASE WHEN 'confidential' IN [a.sharing, b.sharing] THEN 'confidential'
-                                 ELSE 'restricted' END,
+                {sharing_between("s", "a", "b")},
                 s.match_id = c.id, s.source_system = 'ofast-graph matching', s.created_at = $now, s.updated_at = $now,
                 s.version = 1
   RETURN count(s) AS linked
