@@ -9,6 +9,12 @@ outside the access package from spelling those rules again.
 
 from __future__ import annotations
 
+import ast
+import io
+import re
+import tokenize
+from pathlib import Path
+
 import neo4j
 from fastapi.testclient import TestClient
 
@@ -100,3 +106,70 @@ def test_another_agencys_viewer_decides_as_the_callers_own(graph: neo4j.Driver) 
         for row in rows:
             for name in ("node_full", "node_known", "node_hit", "rel_full", "rel_known"):
                 assert bool(row[name][0]) == bool(row[name][1]), (agency, row["id"], name, row[name])
+
+
+# --- the rules are spelled in service/access/ only -------------------------------------------------
+
+SERVICE = Path(__file__).resolve().parent.parent / "service"
+ACCESS = SERVICE / "access"
+
+# What spelling an access rule by hand looks like inside a Cypher string: reading or writing the
+# grant list, comparing a sharing level, deciding on the central agency, building a viewer map.
+HAND_SPELLED = {
+    "grantees": re.compile(r"\w\.grantees\b"),
+    "sharing comparison": re.compile(r"\.sharing\s*(?:<>|!=|=|IN\b)|\[[^\]]*\w\.sharing\b|\bsharing\s*(?:<>|=)\s*'"),
+    "central check": re.compile(r"\$viewer\.central\b|\.central\s+(?:OR|AND)\b|\$central(?:_agency)?\b"
+                                r"|\bcentral\s*:"),
+}
+
+
+def _docstrings(source: str) -> set[tuple[int, int]]:
+    """Where the docstrings start: prose about the rules, not Cypher."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add((first.value.lineno, first.value.col_offset))
+    return found
+
+
+# String tokens: a whole literal, f-strings included, up to Python 3.11; from 3.12 an f-string's
+# literal parts come as FSTRING_MIDDLE tokens.
+_STRING_TOKENS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+
+
+def hand_spelled_rules(root: Path, exempt: Path) -> list[str]:
+    """`file:line: kind: text` for every string literal (f-strings included) under `root`, outside
+    `exempt`, that spells an access rule by hand."""
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        if path.is_relative_to(exempt):
+            continue
+        source = path.read_text(encoding="utf-8")
+        skip = _docstrings(source)
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type not in _STRING_TOKENS or tok.start in skip:
+                continue
+            for kind, pattern in HAND_SPELLED.items():
+                for match in pattern.finditer(tok.string):
+                    line = tok.start[0] + tok.string.count("\n", 0, match.start())
+                    problems.append(f"{path.relative_to(root.parent)}:{line}: {kind}: {match.group(0)!r}")
+    return problems
+
+
+def test_cypher_outside_the_access_package_spells_no_access_rule() -> None:
+    problems = hand_spelled_rules(SERVICE, ACCESS)
+    assert not problems, "compose the fragments of service/access/ instead:\n" + "\n".join(problems)
+
+
+def test_the_lint_sees_a_hand_spelled_rule(tmp_path: Path) -> None:
+    (tmp_path / "q.py").write_text(
+        'X = f"""MATCH (e) WHERE e.sharing <> \'confidential\' OR $viewer.agency IN coalesce(e.grantees, [])\n'
+        '  OR {1} AND $viewer.central OR e.owner_agency = $central_agency"""\n', encoding="utf-8")
+    assert [p.split(": ", 1)[1] for p in hand_spelled_rules(tmp_path, tmp_path / "access")] == [
+        "grantees: 'e.grantees'",
+        "sharing comparison: '.sharing <>'",
+        "central check: '$viewer.central'",
+        "central check: '$central_agency'",
+    ]
