@@ -18,7 +18,7 @@
      players, `RAW_KP_*` here).
    Key players (`GET /v1/analytics/key-players`) is a computation, not one query: each way
    fetches the network, its members and the subgraph around them, ranks it with the endpoint's
-   own Brandes code (`service.api.routers.analytics._rank`, in a thread as the endpoint does), then
+   own Brandes code (`service.domain.analytics.key_players.rank_persons`, in a thread as the endpoint does), then
    fetches the views of the top 20 persons — two read transactions, as the endpoint.
    each input through the three in a rotating order (load drifts hit all three alike), and
    prints p50 / p95 (ms) and the ratios `api/raw` and `cypher/raw` of the p95s, with the
@@ -54,10 +54,10 @@ from graph_schema.migrations import migrate
 from importers.demo import generate
 from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file
-from service.api.routers.analytics import MAX_EDGES, _rank
-from service.api.routers.search import lucene_query
 from service.core import ids
 from service.core.settings import Settings, get_settings
+from service.domain.analytics.key_players import MAX_EDGES, rank_persons
+from service.domain.explore.search import lucene_query
 from service.domain.ingest.models import build_plan
 from service.neo4j_local.connection import connection_params
 from service.queries import analytics as qa
@@ -148,7 +148,7 @@ async def key_players(driver: neo4j.AsyncDriver, database: str, network: str, ra
 
     async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
         members, edges = await session.execute_read(fetch)
-    scores, _, _, _ = await asyncio.to_thread(_rank, edges[:MAX_EDGES], members)
+    scores, _, _, _ = await asyncio.to_thread(rank_persons, edges[:MAX_EDGES], members)
     scores.sort(key=lambda s: (-s[2], -s[1], s[0]))
     top = [s[0] for s in scores[:KP_LIMIT]]
 

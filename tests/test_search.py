@@ -14,7 +14,7 @@ import neo4j
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.routers.search import lucene_query
+from service.domain.explore.search import lucene_query
 from tests.conftest import cypher
 from tests.test_explore import D1, D9, N1, P1, PHONE_A, PHONE_B, PHONE_C, A, B, C, seed
 

@@ -20,12 +20,10 @@ from service.api.deps import get_db, get_policy
 from service.api.views import node_out
 from service.core.db import Database
 from service.core.errors import not_found
-from service.domain.analytics import centrality
+from service.domain.analytics.key_players import MAX_EDGES, ordered, rank_persons
 from service.queries import analytics as q
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
-
-MAX_EDGES = 10_000  # beyond this the subgraph is cut and the answer says `truncated`
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid bearer token"},
@@ -71,23 +69,6 @@ class Bridges(BaseModel):
     total: int
 
 
-def _rank(edges: list[dict[str, Any]], members: dict[str, str | None]) -> tuple[
-        list[tuple[str, int, float, float]], int, int, bool]:
-    """(person id, degree, betweenness, normalised) for every person, plus graph size and mode."""
-    persons = set(members)
-    for e in edges:
-        if e["source_person"]:
-            persons.add(e["source"])
-        if e["target_person"]:
-            persons.add(e["target"])
-    adj = centrality.undirected(((e["source"], e["target"]) for e in edges), nodes=members)
-    deg = centrality.degree(adj)
-    btw = centrality.betweenness(adj)
-    n = len(adj)
-    scores = [(p, deg[p], btw.scores[p], centrality.normalised(btw.scores[p], n)) for p in persons]
-    return scores, n, sum(len(v) for v in adj.values()) // 2, btw.approximate
-
-
 @router.get("/key-players", response_model=KeyPlayers, responses={
     **ERRORS, 404: {"description": "No network with this id is known to the caller"}})
 async def key_players(
@@ -129,12 +110,8 @@ async def key_players(
     net, members, edges = fetched
     truncated = len(edges) > MAX_EDGES
     # Brandes is CPU-bound: keep the event loop free for other requests while it runs.
-    scores, n_nodes, n_edges, approximate = await asyncio.to_thread(_rank, edges[:MAX_EDGES], members)
-    if order_by == "degree":
-        scores.sort(key=lambda s: (-s[1], -s[2], s[0]))
-    else:
-        scores.sort(key=lambda s: (-s[2], -s[1], s[0]))
-    top = scores[:limit]
+    scores, n_nodes, n_edges, approximate = await asyncio.to_thread(rank_persons, edges[:MAX_EDGES], members)
+    top = ordered(scores, order_by)[:limit]
 
     async def views(tx: AsyncManagedTransaction) -> dict[str, dict[str, Any]]:
         rows = await tx.run(q.PERSON_VIEWS, {"ids": [s[0] for s in top], "viewer": viewer_params(principal)})

@@ -6,8 +6,6 @@ searches and lookups that found nothing.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -24,23 +22,13 @@ from service.api.views import node_out
 from service.core import ids
 from service.core.db import Database
 from service.core.errors import ApiError
+from service.domain.explore.search import lucene_query
 from service.domain.lifecycle import late_hits
 from service.queries import search as q
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
-MAX_TERMS = 12
-MAX_FUZZY = 40
 MAX_OFFSET = 10_000
-# Lucene query-syntax characters; escaped even though tokenising already drops most of them.
-_LUCENE_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/])')
-_TERM = re.compile(r"\w+", re.UNICODE)
-# The stop words of the index's analyzer (`standard-folding`: Lucene's English set).
-STOP_WORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no",
-    "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this",
-    "to", "was", "will", "with",
-})
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Missing X-Purpose header"},
@@ -48,34 +36,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "The caller's roles do not give `read`"},
     422: {"description": "Invalid parameter (empty query, unknown type, malformed identifier…)"},
 }
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents, as the index's `standard-folding` analyzer does."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-
-
-def lucene_query(q: str) -> str:
-    """A Lucene query: every word must match, exactly (boosted) or within an edit distance.
-
-    Words of 1-2 characters match exactly, 3-7 within one edit, longer ones within two
-    ("Karin" finds "Karim", "benali" finds "Bénali"). The analyzer's stop words are dropped:
-    the index holds none of them, so requiring one would match nothing. Every special character is escaped, so a
-    caller cannot inject Lucene syntax.
-    """
-    terms = [t for t in dict.fromkeys(_TERM.findall(fold(q))) if t not in STOP_WORDS][:MAX_TERMS]
-    if not terms:
-        raise ApiError(422, "empty_query", "the query has no word to search for (English stop words are ignored)")
-    clauses = []
-    for term in terms:
-        t = _LUCENE_SPECIAL.sub(r"\\\1", term)
-        if len(term) <= 2 or len(term) > MAX_FUZZY:  # too short to be fuzzy, or too long to be a name
-            clauses.append(f"+{t}")
-        else:
-            edits = 1 if len(term) <= 7 else 2
-            clauses.append(f"+({t}^3 OR {t}~{edits})")
-    return " ".join(clauses)
 
 
 def parse_entity_types(type_: str | None) -> list[str]:
