@@ -21,7 +21,7 @@ from graph_schema import get_schema
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import evaluation_params, viewer_params
-from service.api.deps import get_db, get_policy
+from service.api.deps import OptionalPurpose, get_db, get_policy
 from service.api.responses import JSONResponse
 from service.api.views import edge_out, node_out
 from service.core.db import Database
@@ -151,6 +151,7 @@ async def neighbourhood(
     min_accuracy: str | None = Query(None, max_length=10, description=(
         "Only entities and links whose information accuracy is at least this (1 best … 4): `2` keeps 1 and 2")),
     principal: Principal = Depends(require("read")),
+    purpose: OptionalPurpose = None,
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
 ) -> Any:
@@ -186,7 +187,7 @@ async def neighbourhood(
     await request.app.state.audit.record(
         principal, "explore.neighbourhood" if format is ExportFormat.json else f"explore.neighbourhood.{format.value}",
         target_ids=[n["id"] for n in nodes], result_count=len(nodes),
-        purpose=request.headers.get("x-purpose", "").strip()[:500] or None)
+        purpose=purpose)
     body = {"nodes": nodes, "edges": edges, "truncated": truncated}
     return _render(format, body, nodes, edges, f"neighbourhood-{entity_id}")
 
@@ -202,6 +203,7 @@ async def shortest_paths(
                               max_length=1000),
     format: ExportFormat = Query(ExportFormat.json, description="json, graphml or ftm"),
     principal: Principal = Depends(require("read")),
+    purpose: OptionalPurpose = None,
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
 ) -> Any:
@@ -236,6 +238,6 @@ async def shortest_paths(
     await request.app.state.audit.record(
         principal, "explore.paths" if format is ExportFormat.json else f"explore.paths.{format.value}",
         target_ids=[source, target, *(i for i in all_nodes if i not in (source, target))],
-        result_count=len(paths), purpose=request.headers.get("x-purpose", "").strip()[:500] or None)
+        result_count=len(paths), purpose=purpose)
     return _render(format, {"paths": paths}, list(all_nodes.values()), list(all_edges.values()),
                    "paths")
