@@ -6,11 +6,12 @@ wake-up, GIL hand-over) cost more than anything these do.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
+from graph_schema import get_schema
 from service.access.policy import Policy
 from service.audit.trail import AuditLog
 from service.core.db import Database
@@ -63,3 +64,46 @@ async def optional_purpose(request: Request) -> str | None:
 
 Purpose = Annotated[str, Depends(require_purpose)]
 OptionalPurpose = Annotated[str | None, Depends(optional_purpose)]
+
+
+# --- comma-separated schema types in a query parameter ------------------------------------------
+
+
+def comma_list(value: str | None) -> list[str]:
+    """`"Person, Phone,,Person"` -> `["Person", "Phone"]`: names stripped, empty and repeated ones dropped."""
+    return list(dict.fromkeys(t.strip() for t in (value or "").split(",") if t.strip()))
+
+
+def _refuse_unknown(names: list[str], known: Collection[str], what: str, code: str) -> None:
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ApiError(422, code, f"unknown {what}(s) {unknown}; known: {', '.join(known)}", {"unknown": unknown})
+
+
+async def _relationship_types(types: str | None = Query(
+        None, description="Comma-separated relationship types to follow (default: all)",
+        max_length=1000)) -> tuple[str, ...] | None:
+    names = comma_list(types)
+    _refuse_unknown(names, get_schema().relationships, "relationship type", "unknown_relationship_type")
+    return tuple(names) or None
+
+
+async def _entity_types(type_: str | None = Query(
+        None, alias="type", description="Entity type(s), comma-separated (default: all)")) -> list[str]:
+    schema = get_schema()
+    names = comma_list(type_)
+    if not names:
+        return schema.entity_types
+    identifiers = [n for n in names if n in schema.identifier_types]
+    if identifiers:
+        raise ApiError(422, "not_searchable",
+                       f"{identifiers} are identifiers: use GET /v1/lookup for a hit / no-hit answer")
+    _refuse_unknown(names, schema.entity_types, "entity type", "unknown_type")
+    return names
+
+
+# `types=KNOWS,USES`: the relationship types to follow, checked against the schema; None for all.
+RelationshipTypes = Annotated[tuple[str, ...] | None, Depends(_relationship_types)]
+# `type=Person,Case`: entity types, checked against the schema (identifier types refused); all by default.
+EntityTypes = Annotated[list[str], Depends(_entity_types)]
+

@@ -17,11 +17,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_schema import get_schema
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import evaluation_params, viewer_params
-from service.api.deps import OptionalPurpose, get_db, get_policy
+from service.api.deps import OptionalPurpose, RelationshipTypes, get_db, get_policy
 from service.api.responses import JSONResponse
 from service.api.views import edge_out, node_out
 from service.core.db import Database
@@ -92,20 +91,6 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 _CONTENT_TYPES = {ExportFormat.graphml: "application/graphml+xml", ExportFormat.ftm: "application/x-ndjson"}
 
 
-def parse_types(types: str | None) -> tuple[str, ...] | None:
-    """Comma-separated relationship types, each checked against the schema (the whitelist)."""
-    if types is None or not types.strip():
-        return None
-    names = tuple(dict.fromkeys(t.strip() for t in types.split(",") if t.strip()))
-    known = get_schema().relationships
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ApiError(422, "unknown_relationship_type",
-                       f"unknown relationship type(s) {unknown}; known: {', '.join(known)}",
-                       {"unknown": unknown})
-    return names or None
-
-
 def check_export(fmt: ExportFormat, nodes: list[dict[str, Any]], edges: list[dict[str, Any]],
                  principal: Principal) -> None:
     """An export is a dissemination: refused whole (403) when it would carry an item of another
@@ -141,8 +126,6 @@ async def neighbourhood(
     request: Request,
     entity_id: str,
     depth: int = Query(1, ge=1, le=MAX_DEPTH, description="Hops from the entity, 1 to 3"),
-    types: str | None = Query(None, description="Comma-separated relationship types to follow (default: all)",
-                              max_length=1000),
     limit: int = Query(200, ge=1, le=MAX_LIMIT, description="Most nodes returned, the start node included"),
     format: ExportFormat = Query(ExportFormat.json, description="json, graphml or ftm"),
     min_reliability: str | None = Query(None, max_length=10, description=(
@@ -151,7 +134,9 @@ async def neighbourhood(
     min_accuracy: str | None = Query(None, max_length=10, description=(
         "Only entities and links whose information accuracy is at least this (1 best … 4): `2` keeps 1 and 2")),
     principal: Principal = Depends(require("read")),
-    purpose: OptionalPurpose = None,
+    *,
+    rel_types: RelationshipTypes,
+    purpose: OptionalPurpose,
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
 ) -> Any:
@@ -170,7 +155,6 @@ async def neighbourhood(
     are left out); the start entity is always returned. Exports (`graphml`, `ftm`) containing
     another agency's H2 item are refused with 403 `handling_h2`.
     """
-    rel_types = parse_types(types)
     evaluation = evaluation_params(min_reliability, min_accuracy)
     edge_cap = EDGE_FACTOR * limit
     rows = await db.read_records(q.neighbourhood(depth, rel_types, evaluation is not None), id=entity_id,
@@ -199,11 +183,11 @@ async def shortest_paths(
     target: str = Query(..., min_length=1, max_length=200, description="Id of the second entity"),
     max_hops: int = Query(6, ge=1, le=8, description="Longest path considered, 1 to 8 hops"),
     limit: int = Query(10, ge=1, le=50, description="Most paths returned"),
-    types: str | None = Query(None, description="Comma-separated relationship types to follow (default: all)",
-                              max_length=1000),
     format: ExportFormat = Query(ExportFormat.json, description="json, graphml or ftm"),
     principal: Principal = Depends(require("read")),
-    purpose: OptionalPurpose = None,
+    *,
+    rel_types: RelationshipTypes,
+    purpose: OptionalPurpose,
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
 ) -> Any:
@@ -217,7 +201,6 @@ async def shortest_paths(
     """
     if source == target:
         raise ApiError(422, "same_entity", "source and target are the same entity; ask for its neighbourhood")
-    rel_types = parse_types(types)
     viewer = viewer_params(principal)
     query = q.paths(max_hops, rel_types)
 
