@@ -17,6 +17,7 @@ from graph_schema.migrations import migrate
 from service.access.auth import make_token
 from service.api.app import create_app
 from service.core.settings import Settings
+from tests.builders import Auth, bearer
 from tests.neo4j_server import Neo4jServer, neo4j_server
 
 TEST_JWT_SECRET = "test-secret-not-for-production-0123456789abcdef"
@@ -121,11 +122,11 @@ def token(settings: Settings) -> TokenFactory:
 
 
 @pytest.fixture(scope="session")
-def auth(token: TokenFactory) -> Callable[..., dict[str, str]]:
+def auth(token: TokenFactory) -> Auth:
     """Headers for a caller: `auth("police", "investigator", unit="OCRTIS")`."""
 
     def headers(agency: str, *roles: str, unit: str = "", purpose: str | None = None, **extra: Any) -> dict[str, str]:
-        h = {"Authorization": f"Bearer {token(agency, *roles, unit=unit)}"}
+        h = bearer(token(agency, *roles, unit=unit))
         if purpose:
             h["X-Purpose"] = purpose
         h.update({k.replace("_", "-"): v for k, v in extra.items()})
@@ -137,16 +138,6 @@ def auth(token: TokenFactory) -> Callable[..., dict[str, str]]:
 def cypher(drv: neo4j.Driver, query: str, **params: Any) -> list[dict[str, Any]]:
     records, _, _ = drv.execute_query(query, params, database_="neo4j")
     return [r.data() for r in records]
-
-
-def ingest_as(client: TestClient, auth: Callable[..., dict[str, str]], agency: str,
-              entities: list[dict[str, Any]], links: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Push one batch as an investigator of `agency`; the push must succeed."""
-    r = client.post("/v1/ingest", json={"entities": entities, "links": links or []},
-                    headers=auth(agency, "investigator"))
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 ROOT = Path(__file__).resolve().parent.parent

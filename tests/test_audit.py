@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,9 @@ from service.audit.trail import AuditLog
 from service.audit.verify import replay_orphans, verify_chain
 from service.core.db import Database, make_driver
 from service.core.settings import Settings
+from tests.builders import Auth, bearer, push
 from tests.conftest import ROOT, TEST_JWT_SECRET, cypher
 from tests.live import LiveService
-
-Auth = Callable[..., dict[str, str]]
 
 
 def verify(settings: Settings) -> tuple[bool, int, str]:
@@ -50,10 +48,8 @@ def cli_verify(settings: Settings, *args: str) -> subprocess.CompletedProcess[st
 
 def seed(client: TestClient, auth: Auth, n: int = 3) -> None:
     for i in range(n):
-        r = client.post("/v1/ingest", headers={**auth("police", "investigator", unit="OCRTIS"),
-                                               "X-Request-ID": f"req-{i}"},
-                        json={"entities": [{"type": "Person", "ref": f"P-{i}"}], "links": []})
-        assert r.status_code == 200, r.text
+        push(client, {**auth("police", "investigator", unit="OCRTIS"), "X-Request-ID": f"req-{i}"},
+             [{"type": "Person", "ref": f"P-{i}"}])
 
 
 def events(drv: neo4j.Driver) -> list[dict[str, Any]]:
@@ -250,7 +246,7 @@ def test_records_in_the_journal_survive_kill_9(graph: neo4j.Driver, settings: Se
            "OFAST_GRAPH_STATE_DIR": str(state), "OFAST_GRAPH_LOG_LEVEL": "WARNING",
            # The mover waits an hour: every record is still only in the journal at the kill.
            "OFAST_GRAPH_AUDIT_MOVE_DELAY_MS": "3600000"}
-    reader = {"Authorization": f"Bearer {token('gendarmerie', 'analyst')}", "X-Purpose": "case 2026/7"}
+    reader = {**bearer(token("gendarmerie", "analyst")), "X-Purpose": "case 2026/7"}
     api = LiveService(env, log=tmp_path / "api.log")
     api.start()
     try:
@@ -271,7 +267,7 @@ def test_records_in_the_journal_survive_kill_9(graph: neo4j.Driver, settings: Se
     try:
         # Reading the trail waits for the replay; the read itself is recorded after it.
         r = httpx.get(api.url + "/v1/audit", params={"action": "lookup"},
-                      headers={"Authorization": f"Bearer {token('ofast', 'auditor')}"}, timeout=30)
+                      headers=bearer(token("ofast", "auditor")), timeout=30)
         assert r.status_code == 200, r.text
         assert sorted(i["request_id"] for i in r.json()["items"]) == [f"killed-{i}" for i in range(5)]
     finally:

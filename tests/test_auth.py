@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,9 @@ from fastapi.testclient import TestClient
 from service.access.auth import make_token
 from service.api.app import create_app
 from service.core.settings import Settings
+from tests.builders import Auth, bearer
 from tests.conftest import ROOT
 
-Auth = Callable[..., dict[str, str]]
 PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 # /v1 routes that need a token but no particular permission (none so far).
@@ -91,10 +91,6 @@ def claims(settings: Settings, **over: Any) -> dict[str, Any]:
 
 def hs(settings: Settings, secret: str | None = None, **over: Any) -> str:
     return jwt.encode(claims(settings, **over), secret or settings.jwt_secret, algorithm="HS256")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def bad_tokens(settings: Settings) -> dict[str, dict[str, str]]:

@@ -8,61 +8,41 @@ a search or a lookup.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from service.core import ids
-
-Auth = Callable[..., dict[str, str]]
+from tests.builders import Auth, alerts_of, ent, link, person, push, uses
 
 POLICE_NAMES = ("Karim", "Benali")
 DOUANE_NAMES = ("Yacine", "Haddad")
 SECRET_NAMES = ("Mehdi", "Zerrouki")
 
 
-def _link(type_: str, source: tuple[str, str], target: tuple[str, str], sharing: str = "restricted") -> dict[str, Any]:
-    return {"type": type_, "from": {"type": source[0], "ref": source[1]},
-            "to": {"type": target[0], "ref": target[1]}, "sharing": sharing}
-
-
-def _push(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> None:
-    r = client.post("/v1/ingest", json=body, headers=headers)
-    assert r.status_code == 200, r.text
-
-
 def _scenario(client: TestClient, auth: Auth) -> dict[str, str]:
     police = auth("police", "investigator", unit="OFAST-Marseille")
     douane = auth("douane", "investigator", unit="DNRED-LeHavre")
-    _push(client, police, {
-        "entities": [
-            {"type": "Person", "ref": "PN-1", "properties": {"first_name": "Karim", "last_name": "Benali"}},
-            {"type": "Person", "ref": "PN-2", "sharing": "confidential",
-             "properties": {"first_name": "Mehdi", "last_name": "Zerrouki"}},
-            {"type": "Phone", "ref": "06 12 34 56 78"},
-            {"type": "Phone", "ref": "07 00 00 00 01"},
-        ],
-        "links": [
-            _link("USES", ("Person", "PN-1"), ("Phone", "06 12 34 56 78")),
-            # The only route from customs' data to the second phone goes through the confidential person.
-            _link("ASSOCIATE_OF", ("Person", "PN-1"), ("Person", "PN-2"), "confidential"),
-            _link("USES", ("Person", "PN-2"), ("Phone", "07 00 00 00 01"), "confidential"),
-        ],
-    })
-    _push(client, douane, {
-        "entities": [
-            {"type": "Person", "ref": "DN-77", "properties": {"first_name": "Yacine", "last_name": "Haddad"}},
-            {"type": "Phone", "ref": "+33 6 12 34 56 78"},  # the same phone, written another way
-            {"type": "Phone", "ref": "+33 7 00 00 00 01"},
-            {"type": "Seizure", "ref": "S-LH-2026-12",
-             "properties": {"drug": "cocaine", "quantity": 412.0, "unit": "kg", "method": "container"}},
-        ],
-        "links": [
-            _link("USES", ("Person", "DN-77"), ("Phone", "+33612345678")),
-            _link("SEIZED_FROM", ("Seizure", "S-LH-2026-12"), ("Person", "DN-77")),
-        ],
-    })
+    push(client, police, [
+        person("PN-1", None, first_name="Karim", last_name="Benali"),
+        person("PN-2", "confidential", first_name="Mehdi", last_name="Zerrouki"),
+        {"type": "Phone", "ref": "06 12 34 56 78"},
+        {"type": "Phone", "ref": "07 00 00 00 01"},
+    ], [
+        uses("PN-1", "06 12 34 56 78"),
+        # The only route from customs' data to the second phone goes through the confidential person.
+        link("ASSOCIATE_OF", ("Person", "PN-1"), ("Person", "PN-2"), "confidential"),
+        uses("PN-2", "07 00 00 00 01", "confidential"),
+    ])
+    push(client, douane, [
+        person("DN-77", None, first_name="Yacine", last_name="Haddad"),
+        {"type": "Phone", "ref": "+33 6 12 34 56 78"},  # the same phone, written another way
+        {"type": "Phone", "ref": "+33 7 00 00 00 01"},
+        ent("Seizure", "S-LH-2026-12", None, drug="cocaine", quantity=412.0, unit="kg", method="container"),
+    ], [
+        uses("DN-77", "+33612345678"),
+        link("SEIZED_FROM", ("Seizure", "S-LH-2026-12"), ("Person", "DN-77")),
+    ])
     return {
         "police_person": ids.entity_id("police", "Person", "PN-1"),
         "secret_person": ids.entity_id("police", "Person", "PN-2"),
@@ -73,9 +53,7 @@ def _scenario(client: TestClient, auth: Auth) -> dict[str, str]:
 
 
 def _shared_alerts(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
-    r = client.get("/v1/alerts", headers=headers)
-    assert r.status_code == 200, r.text
-    return [a for a in r.json()["items"] if a["kind"] == "shared_identifier"]
+    return alerts_of(client, headers, "shared_identifier")
 
 
 def test_deconfliction_story(client: TestClient, auth: Auth) -> None:

@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import neo4j
 from fastapi.testclient import TestClient
 
 from service.core import ids
+from tests.builders import Auth, ent, link, person, push, uses
 from tests.conftest import cypher
 
-Auth = Callable[..., dict[str, str]]
 PHONE = ids.identifier_id("Phone", "+33612345678")
-
-
-def person(ref: str, sharing: str, name: str) -> dict[str, Any]:
-    return {"type": "Person", "ref": ref, "sharing": sharing, "properties": {"first_name": name, "last_name": "Doe"}}
-
-
-def uses(ref: str, sharing: str = "restricted") -> dict[str, Any]:
-    return {"type": "USES", "from": {"type": "Person", "ref": ref}, "to": {"type": "Phone", "ref": "0612345678"},
-            "sharing": sharing}
 
 
 def seed(client: TestClient, auth: Auth) -> dict[str, str]:
     """police: open, restricted and confidential persons, all on one phone; douane: one person on it."""
-    police = {
-        "entities": [person("P-open", "open", "Ouvert"), person("P-restr", "restricted", "Karim"),
-                     person("P-conf", "confidential", "Secret"),
-                     {"type": "Network", "ref": "N-1", "sharing": "restricted", "properties": {"name": "DZ"}}],
-        "links": [uses("P-open", "open"), uses("P-restr"), uses("P-conf", "confidential"),
-                  {"type": "MEMBER_OF", "from": {"type": "Person", "ref": "P-restr"},
-                   "to": {"type": "Network", "ref": "N-1"}, "properties": {"role": "head"}},
-                  {"type": "MEMBER_OF", "from": {"type": "Person", "ref": "P-conf"},
-                   "to": {"type": "Network", "ref": "N-1"}, "sharing": "open"}],
-    }
-    r = client.post("/v1/ingest", json=police, headers=auth("police", unit="OCRTIS", X_Source_System="LRP"))
-    assert r.status_code == 200, r.text
-    r = client.post("/v1/ingest", json={"entities": [person("D-1", "restricted", "Douanier")], "links": [uses("D-1")]},
-                    headers=auth("douane"))
-    assert r.status_code == 200, r.text
+    net = ("Network", "N-1")
+    push(client, auth("police", unit="OCRTIS", X_Source_System="LRP"),
+         [person("P-open", "open", first_name="Ouvert", last_name="Doe"),
+          person("P-restr", "restricted", first_name="Karim", last_name="Doe"),
+          person("P-conf", "confidential", first_name="Secret", last_name="Doe"),
+          ent(*net, name="DZ")],
+         [uses("P-open", "0612345678", "open"), uses("P-restr", "0612345678"),
+          uses("P-conf", "0612345678", "confidential"),
+          link("MEMBER_OF", ("Person", "P-restr"), net, role="head"),
+          link("MEMBER_OF", ("Person", "P-conf"), net, "open")])
+    push(client, auth("douane"), [person("D-1", "restricted", first_name="Douanier", last_name="Doe")],
+         [uses("D-1", "0612345678")])
     return {ref: ids.entity_id("police", t, ref) for t, ref in
             [("Person", "P-open"), ("Person", "P-restr"), ("Person", "P-conf"), ("Network", "N-1")]} | {
         "D-1": ids.entity_id("douane", "Person", "D-1")}

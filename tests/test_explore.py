@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from typing import Any
 
 import neo4j
@@ -20,9 +19,8 @@ from fastapi.testclient import TestClient
 from followthemoney import model
 
 from service.core import ids
+from tests.builders import Auth, ent, link, person, push, uses
 from tests.conftest import cypher
-
-Auth = Callable[..., dict[str, str]]
 
 PHONE_A, PHONE_B, PHONE_C = "+33612345678", "+33698765432", "+33711223344"
 P1 = ids.entity_id("police", "Person", "P-1")
@@ -36,57 +34,35 @@ B = ids.identifier_id("Phone", PHONE_B)
 C = ids.identifier_id("Phone", PHONE_C)
 
 
-def _uses(ref: str, phone: str, sharing: str = "restricted") -> dict[str, Any]:
-    return {"type": "USES", "from": {"type": "Person", "ref": ref}, "to": {"type": "Phone", "ref": phone},
-            "sharing": sharing}
+POLICE = (
+    [person("P-1", first_name="Karim", last_name="Bénali", aliases=["Le Chat"]),
+     person("P-3", first_name="Nadia", last_name="Ferhat"),
+     ent("Case", "C-1", reference="2024/123", title="Opération Calanque"),
+     {"type": "Phone", "ref": "06 12 34 56 78"},
+     {"type": "Phone", "ref": "06 98 76 54 32"}],
+    [uses("P-1", "06 12 34 56 78"),
+     uses("P-3", "06 98 76 54 32"),
+     link("INVOLVED_IN", ("Person", "P-1"), ("Case", "C-1"), role="suspect")],
+)
 
-
-POLICE_BATCH = {
-    "entities": [
-        {"type": "Person", "ref": "P-1", "sharing": "restricted",
-         "properties": {"first_name": "Karim", "last_name": "Bénali", "aliases": ["Le Chat"]}},
-        {"type": "Person", "ref": "P-3", "sharing": "restricted",
-         "properties": {"first_name": "Nadia", "last_name": "Ferhat"}},
-        {"type": "Case", "ref": "C-1", "sharing": "restricted",
-         "properties": {"reference": "2024/123", "title": "Opération Calanque"}},
-        {"type": "Phone", "ref": "06 12 34 56 78"},
-        {"type": "Phone", "ref": "06 98 76 54 32"},
-    ],
-    "links": [
-        _uses("P-1", "06 12 34 56 78"),
-        _uses("P-3", "06 98 76 54 32"),
-        {"type": "INVOLVED_IN", "from": {"type": "Person", "ref": "P-1"}, "to": {"type": "Case", "ref": "C-1"},
-         "sharing": "restricted", "properties": {"role": "suspect"}},
-    ],
-}
-
-DOUANE_BATCH = {
-    "entities": [
-        {"type": "Person", "ref": "D-1", "sharing": "restricted",
-         "properties": {"first_name": "Moussa", "last_name": "Diallo"}},
-        {"type": "Person", "ref": "D-9", "sharing": "confidential",
-         "properties": {"first_name": "Secret", "last_name": "Informant"}},
-        {"type": "Network", "ref": "N-1", "sharing": "open",
-         "properties": {"name": "Réseau du Port", "kind": "import_channel"}},
-        {"type": "Phone", "ref": PHONE_A},
-        {"type": "Phone", "ref": PHONE_B},
-        {"type": "Phone", "ref": PHONE_C},
-    ],
-    "links": [
-        _uses("D-1", PHONE_A),
-        {"type": "MEMBER_OF", "from": {"type": "Person", "ref": "D-1"}, "to": {"type": "Network", "ref": "N-1"},
-         "sharing": "restricted", "properties": {"role": "courier"}},
-        _uses("D-9", PHONE_A),
-        _uses("D-9", PHONE_B),
-        _uses("D-9", PHONE_C),
-    ],
-}
+DOUANE = (
+    [person("D-1", first_name="Moussa", last_name="Diallo"),
+     person("D-9", "confidential", first_name="Secret", last_name="Informant"),
+     ent("Network", "N-1", "open", name="Réseau du Port", kind="import_channel"),
+     {"type": "Phone", "ref": PHONE_A},
+     {"type": "Phone", "ref": PHONE_B},
+     {"type": "Phone", "ref": PHONE_C}],
+    [uses("D-1", PHONE_A),
+     link("MEMBER_OF", ("Person", "D-1"), ("Network", "N-1"), role="courier"),
+     uses("D-9", PHONE_A),
+     uses("D-9", PHONE_B),
+     uses("D-9", PHONE_C)],
+)
 
 
 def seed(client: TestClient, auth: Auth) -> None:
-    for agency, body in (("police", POLICE_BATCH), ("douane", DOUANE_BATCH)):
-        r = client.post("/v1/ingest", json=body, headers=auth(agency, "investigator"))
-        assert r.status_code == 200, r.text
+    for agency, (entities, links) in (("police", POLICE), ("douane", DOUANE)):
+        push(client, auth(agency, "investigator"), entities, links)
 
 
 def ids_of(items: list[dict[str, Any]]) -> set[str]:
@@ -238,12 +214,8 @@ def test_paths_all_shortest_and_limit(client: TestClient, auth: Auth) -> None:
     seed(client, auth)
     # A second route of the same length from P-1 to D-1's network: P-1 also uses phone C,
     # which D-1 uses too.
-    r = client.post("/v1/ingest", headers=auth("police", "investigator"),
-                    json={"entities": [{"type": "Phone", "ref": PHONE_C}], "links": [_uses("P-1", PHONE_C)]})
-    assert r.status_code == 200, r.text
-    r = client.post("/v1/ingest", headers=auth("douane", "investigator"),
-                    json={"entities": [{"type": "Phone", "ref": PHONE_C}], "links": [_uses("D-1", PHONE_C)]})
-    assert r.status_code == 200, r.text
+    push(client, auth("police", "investigator"), [{"type": "Phone", "ref": PHONE_C}], [uses("P-1", PHONE_C)])
+    push(client, auth("douane", "investigator"), [{"type": "Phone", "ref": PHONE_C}], [uses("D-1", PHONE_C)])
     both = paths(client, auth("police", "analyst"), P1, N1).json()["paths"]
     assert sorted(p["nodes"][1]["id"] for p in both) == sorted([A, C])
     one = paths(client, auth("police", "analyst"), P1, N1, limit=1).json()["paths"]
@@ -298,14 +270,11 @@ def test_ftm_export_parses_with_followthemoney(client: TestClient, auth: Auth) -
 
 
 def test_exports_escape_markup(client: TestClient, auth: Auth) -> None:
-    body = {"entities": [{"type": "Person", "ref": "X-1", "sharing": "open",
-                          "properties": {"first_name": '<script>&"\'', "last_name": "Ünïcødé\u0007"}},
-                         {"type": "Phone", "ref": PHONE_A}],
-            "links": [{"type": "USES", "from": {"type": "Person", "ref": "X-1"},
-                       "to": {"type": "Phone", "ref": PHONE_A}}]}
-    assert client.post("/v1/ingest", json=body, headers=auth("police", "investigator")).status_code == 200
-    person = ids.entity_id("police", "Person", "X-1")
-    r = hood(client, auth("gendarmerie", "analyst"), person, format="graphml")
+    push(client, auth("police", "investigator"),
+         [person("X-1", "open", first_name='<script>&"\'', last_name="Ünïcødé\u0007"),
+          {"type": "Phone", "ref": PHONE_A}],
+         [uses("X-1", PHONE_A, None)])
+    r = hood(client, auth("gendarmerie", "analyst"), ids.entity_id("police", "Person", "X-1"), format="graphml")
     root = ET.fromstring(r.content)  # would raise on bad escaping or illegal characters
     texts = [d.text for d in root.iter("{http://graphml.graphdrawing.org/xmlns}data")]
     assert '<script>&"\'' in texts and "Ünïcødé" in texts

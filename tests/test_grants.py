@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import neo4j
@@ -10,13 +9,8 @@ from fastapi.testclient import TestClient
 
 from service.access.visibility import node_full, node_known, rel_full
 from service.core import ids
-from tests.conftest import cypher, ingest_as
-
-Auth = Callable[..., dict[str, str]]
-
-
-def person(ref: str, sharing: str = "restricted", name: str = "Karim") -> dict[str, Any]:
-    return {"type": "Person", "ref": ref, "sharing": sharing, "properties": {"first_name": name}}
+from tests.builders import Auth, ingest_as, person, uses
+from tests.conftest import cypher
 
 
 def sees(drv: neo4j.Driver, agency: str, entity_id: str) -> tuple[bool, bool]:
@@ -33,7 +27,7 @@ def grant(client: TestClient, headers: dict[str, str], entity_id: str, agency: s
 
 
 def test_owner_grants_then_revokes(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    ingest_as(client, auth, "police", [person("P-1", "confidential")])
+    ingest_as(client, auth, "police", [person("P-1", "confidential", first_name="Karim")])
     pid = ids.entity_id("police", "Person", "P-1")
     assert sees(graph, "douane", pid) == (False, False)
 
@@ -76,7 +70,7 @@ def test_owner_grants_then_revokes(client: TestClient, auth: Auth, graph: neo4j.
 
 
 def test_central_agency_grants_and_revokes(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    ingest_as(client, auth, "gendarmerie", [person("G-1")])
+    ingest_as(client, auth, "gendarmerie", [person("G-1", first_name="Karim")])
     gid = ids.entity_id("gendarmerie", "Person", "G-1")
     assert grant(client, auth("ofast", "investigator"), gid, "police").status_code == 201
     assert sees(graph, "police", gid) == (True, True)
@@ -86,7 +80,8 @@ def test_central_agency_grants_and_revokes(client: TestClient, auth: Auth, graph
 
 
 def test_who_may_not(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    ingest_as(client, auth, "police", [person("P-1"), person("P-2", "confidential")])
+    ingest_as(client, auth, "police",
+              [person("P-1", first_name="Karim"), person("P-2", "confidential", first_name="Karim")])
     restricted = ids.entity_id("police", "Person", "P-1")
     confidential = ids.entity_id("police", "Person", "P-2")
     # Another agency: 403 on what it knows of, 404 on what does not exist for it.
@@ -121,9 +116,9 @@ def test_who_may_not(client: TestClient, auth: Auth, graph: neo4j.Driver) -> Non
 
 
 def test_grant_covers_the_node_not_its_links(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    body = ingest_as(client, auth, "police", [person("P-1"), {"type": "Phone", "ref": "0612345678"}],
-                [{"type": "USES", "from": {"type": "Person", "ref": "P-1"},
-                  "to": {"type": "Phone", "ref": "0612345678"}, "sharing": "restricted"}])
+    body = ingest_as(client, auth, "police",
+                     [person("P-1", first_name="Karim"), {"type": "Phone", "ref": "0612345678"}],
+                     [uses("P-1", "0612345678")])
     pid, link = body["entities"][0]["id"], body["links"][0]["id"]
     assert grant(client, auth("police", "investigator"), pid, "douane").status_code == 201
     assert sees(graph, "douane", pid) == (True, True)
@@ -133,16 +128,17 @@ def test_grant_covers_the_node_not_its_links(client: TestClient, auth: Auth, gra
 
 
 def test_grant_survives_a_repush(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    ingest_as(client, auth, "police", [person("P-1", name="Karim")])
+    ingest_as(client, auth, "police", [person("P-1", first_name="Karim")])
     pid = ids.entity_id("police", "Person", "P-1")
     assert grant(client, auth("police", "investigator"), pid, "douane").status_code == 201
-    ingest_as(client, auth, "police", [person("P-1", name="Karim B.")])
+    ingest_as(client, auth, "police", [person("P-1", first_name="Karim B.")])
     assert sees(graph, "douane", pid) == (True, True)
 
 
 def test_dissemination(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    ingest_as(client, auth, "police", [person("P-1", "confidential"), person("P-2")])
-    ingest_as(client, auth, "douane", [person("D-1", "confidential")])
+    ingest_as(client, auth, "police",
+              [person("P-1", "confidential", first_name="Karim"), person("P-2", first_name="Karim")])
+    ingest_as(client, auth, "douane", [person("D-1", "confidential", first_name="Karim")])
     p1, p2 = ids.entity_id("police", "Person", "P-1"), ids.entity_id("police", "Person", "P-2")
     d1 = ids.entity_id("douane", "Person", "D-1")
     body = {"entity_ids": [p1, p2, d1], "agencies": ["douane", "gendarmerie"], "note": "Analyse OFAST n°12"}
@@ -188,7 +184,7 @@ def test_dissemination(client: TestClient, auth: Auth, graph: neo4j.Driver) -> N
 
 
 def test_disseminations_paginate(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    ingest_as(client, auth, "police", [person("P-1")])
+    ingest_as(client, auth, "police", [person("P-1", first_name="Karim")])
     p1 = ids.entity_id("police", "Person", "P-1")
     made = []
     for i in range(5):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import neo4j
@@ -14,18 +13,10 @@ from graph_schema import get_schema
 from graph_schema.migrations import migrate
 from service.core import ids
 from service.domain.ingest.models import is_minor
-from tests.conftest import cypher, ingest_as
+from tests.builders import Auth, ent, ingest_as, link, person, uses
+from tests.conftest import cypher
 
-Auth = Callable[..., dict[str, str]]
 PHONE = "06 11 22 33 44"
-
-
-def person(ref: str, sharing: str = "restricted", name: str = "Karim", **codes: Any) -> dict[str, Any]:
-    return {"type": "Person", "ref": ref, "sharing": sharing, "properties": {"first_name": name}, **codes}
-
-
-def uses(ref: str, phone: str = PHONE, **codes: Any) -> dict[str, Any]:
-    return {"type": "USES", "from": {"type": "Person", "ref": ref}, "to": {"type": "Phone", "ref": phone}, **codes}
 
 
 def get(client: TestClient, headers: dict[str, str], path: str, **params: Any) -> Any:
@@ -44,8 +35,11 @@ def years_ago(years: int, days: int = 0) -> str:
 
 def test_codes_are_stored_returned_and_part_of_the_content(client: TestClient, auth: Auth,
                                                            graph: neo4j.Driver) -> None:
-    ingest_as(client, auth, "police", [person("P-1", reliability="B", accuracy=2, handling="H1"), person("P-2")],
-         [uses("P-1", reliability="A", accuracy="1", handling="H3", handling_note="ne pas contacter la source")])
+    ingest_as(client, auth, "police",
+              [person("P-1", first_name="Karim", reliability="B", accuracy=2, handling="H1"),
+               person("P-2", first_name="Karim")],
+              [uses("P-1", PHONE, reliability="A", accuracy="1", handling="H3",
+                    handling_note="ne pas contacter la source")])
     p1, p2 = ids.entity_id("police", "Person", "P-1"), ids.entity_id("police", "Person", "P-2")
     stored = cypher(graph, "MATCH (p:Person {id: $id}) RETURN p {.*} AS p", id=p1)[0]["p"]
     assert (stored["reliability"], stored["accuracy"], stored["handling"]) == ("B", "2", "H1")
@@ -64,25 +58,31 @@ def test_codes_are_stored_returned_and_part_of_the_content(client: TestClient, a
     assert edge["handling_note"] == "ne pas contacter la source"
 
     # Same codes: unchanged. Changed codes: updated (the codes are in the content hash).
-    again = ingest_as(client, auth, "police", [person("P-1", reliability="B", accuracy="2", handling="H1")],
-                 [uses("P-1", reliability="A", accuracy=1, handling="H3", handling_note="ne pas contacter la source")])
+    again = ingest_as(client, auth, "police",
+                      [person("P-1", first_name="Karim", reliability="B", accuracy="2", handling="H1")],
+                      [uses("P-1", PHONE, reliability="A", accuracy=1, handling="H3",
+                            handling_note="ne pas contacter la source")])
     assert again["entities"][0]["status"] == "unchanged" and again["links"][0]["status"] == "unchanged"
-    changed = ingest_as(client, auth, "police", [person("P-1", reliability="B", accuracy="3", handling="H1")],
-                   [uses("P-1", reliability="A", accuracy=1, handling="H2")])
+    changed = ingest_as(client, auth, "police",
+                        [person("P-1", first_name="Karim", reliability="B", accuracy="3", handling="H1")],
+                        [uses("P-1", PHONE, reliability="A", accuracy=1, handling="H2")])
     assert changed["entities"][0]["status"] == "updated" and changed["links"][0]["status"] == "updated"
     rows = cypher(graph, "MATCH (p:Person {id: $id})-[r:USES]->() RETURN p.accuracy AS a, p.version AS v, "
                          "r.handling AS h, r.handling_note AS note", id=p1)
     assert rows == [{"a": "3", "v": 2, "h": "H2", "note": None}]
     # Without codes, an item pushed before the codes existed keeps its hash (no spurious update).
-    assert ingest_as(client, auth, "police", [person("P-2")])["entities"][0]["status"] == "unchanged"
+    again = ingest_as(client, auth, "police", [person("P-2", first_name="Karim")])
+    assert again["entities"][0]["status"] == "unchanged"
 
 
 def test_invalid_codes_are_422_naming_each_field(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     r = client.post("/v1/ingest", headers=auth("police", "investigator"), json={
-        "entities": [person("P-1", reliability="E"), person("P-2", accuracy=5), person("P-3", handling="H4"),
-                     person("P-4", handling="H3"), person("P-5", handling="H1", handling_note="x"),
-                     {"type": "Phone", "ref": PHONE, "handling": "H2"}, person("P-6", accuracy=True)],
-        "links": [uses("P-1", reliability="a")]})
+        "entities": [person("P-1", first_name="Karim", reliability="E"), person("P-2", first_name="Karim", accuracy=5),
+                     person("P-3", first_name="Karim", handling="H4"), person("P-4", first_name="Karim", handling="H3"),
+                     person("P-5", first_name="Karim", handling="H1", handling_note="x"),
+                     {"type": "Phone", "ref": PHONE, "handling": "H2"},
+                     person("P-6", first_name="Karim", accuracy=True)],
+        "links": [uses("P-1", PHONE, reliability="a")]})
     assert r.status_code == 422, r.text
     errors = {(e["section"], e["index"], e["field"]): e["message"] for e in r.json()["error"]["details"]}
     assert "A, B, C, X" in errors[("entities", 0, "reliability")]
@@ -97,8 +97,8 @@ def test_invalid_codes_are_422_naming_each_field(client: TestClient, auth: Auth,
 
 def test_stubs_show_the_handling_code_never_the_content(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     ingest_as(client, auth, "police",
-         [person("P-1", name="Zorglub", reliability="A", accuracy=1, handling="H3", handling_note="SECRET-NOTE")],
-         [uses("P-1", handling="H1")])
+         [person("P-1", first_name="Zorglub", reliability="A", accuracy=1, handling="H3", handling_note="SECRET-NOTE")],
+         [uses("P-1", PHONE, handling="H1")])
     pid = ids.entity_id("police", "Person", "P-1")
     stub = client.get(f"/v1/entities/{pid}", headers=auth("gendarmerie", "analyst")).json()
     assert stub["redacted"] is True and stub["handling"] == "H3"
@@ -119,13 +119,15 @@ def test_stubs_show_the_handling_code_never_the_content(client: TestClient, auth
 def test_min_reliability_and_accuracy_filter_search_and_neighbourhood(client: TestClient, auth: Auth,
                                                                       graph: neo4j.Driver) -> None:
     ingest_as(client, auth, "police",
-         [person("A1", "open", "Karim", reliability="A", accuracy=1), person("B3", "open", "Karim", reliability="B",
-                                                                             accuracy=3),
-          person("C2", "open", "Karim", reliability="C", accuracy=2), person("X4", "open", "Karim")],
-         [uses("A1", reliability="A", accuracy=1), uses("B3", reliability="B", accuracy=2),
-          uses("C2", reliability="A", accuracy=1), uses("X4", reliability="A", accuracy=1)])
-    ingest_as(client, auth, "gendarmerie", [person("G1", "restricted", "Karim", reliability="A", accuracy=1)],
-         [uses("G1", reliability="A", accuracy=1, sharing="restricted")])
+              [person("A1", "open", first_name="Karim", reliability="A", accuracy=1),
+               person("B3", "open", first_name="Karim", reliability="B", accuracy=3),
+               person("C2", "open", first_name="Karim", reliability="C", accuracy=2),
+               person("X4", "open", first_name="Karim")],
+              [uses("A1", PHONE, reliability="A", accuracy=1), uses("B3", PHONE, reliability="B", accuracy=2),
+               uses("C2", PHONE, reliability="A", accuracy=1), uses("X4", PHONE, reliability="A", accuracy=1)])
+    ingest_as(client, auth, "gendarmerie",
+              [person("G1", "restricted", first_name="Karim", reliability="A", accuracy=1)],
+              [uses("G1", PHONE, "restricted", reliability="A", accuracy=1)])
     ref = {ids.entity_id("police", "Person", r): r for r in ("A1", "B3", "C2", "X4")}
     h = auth("police", "analyst")
 
@@ -168,8 +170,9 @@ def test_min_reliability_and_accuracy_filter_search_and_neighbourhood(client: Te
 
 def test_h2_refuses_grants_disseminations_and_exports_by_non_owners(client: TestClient, auth: Auth,
                                                                     graph: neo4j.Driver) -> None:
-    ingest_as(client, auth, "police", [person("P-1", handling="H2"), person("P-2", "open")],
-         [uses("P-1"), uses("P-2", handling="H2", sharing="open")])
+    ingest_as(client, auth, "police",
+              [person("P-1", first_name="Karim", handling="H2"), person("P-2", "open", first_name="Karim")],
+              [uses("P-1", PHONE), uses("P-2", PHONE, "open", handling="H2")])
     p1, p2 = ids.entity_id("police", "Person", "P-1"), ids.entity_id("police", "Person", "P-2")
     phone = ids.identifier_id("Phone", "+33611223344")
 
@@ -231,16 +234,11 @@ def test_minor_flag_follows_the_service_clock(client: TestClient, auth: Auth, gr
 
 def test_minors_are_hit_no_hit_only_for_every_other_agency(client: TestClient, auth: Auth,
                                                            graph: neo4j.Driver) -> None:
-    minor = {"type": "Person", "ref": "M-1", "sharing": "open", "properties": {
-        "first_name": "Kevin", "last_name": "Mineur", "birth_date": years_ago(15)}}
+    minor = person("M-1", "open", first_name="Kevin", last_name="Mineur", birth_date=years_ago(15))
     ingest_as(client, auth, "police",
-         [minor, person("P-2", "open", "Karim"), {"type": "Network", "ref": "N-1", "sharing": "open",
-                                                 "properties": {"name": "Les Calanques"}}],
-         [uses("M-1"), {"type": "USES", "from": {"type": "Person", "ref": "M-1"},
-                        "to": {"type": "Phone", "ref": "06 99 88 77 66"}, "sharing": "open"},
-          uses("P-2", phone="06 99 88 77 66"),
-          {"type": "MEMBER_OF", "from": {"type": "Person", "ref": "M-1"}, "to": {"type": "Network", "ref": "N-1"},
-           "sharing": "open"}])
+              [minor, person("P-2", "open", first_name="Karim"), ent("Network", "N-1", "open", name="Les Calanques")],
+              [uses("M-1", PHONE), uses("M-1", "06 99 88 77 66", "open"), uses("P-2", "06 99 88 77 66"),
+               link("MEMBER_OF", ("Person", "M-1"), ("Network", "N-1"), "open")])
     m1, p2 = ids.entity_id("police", "Person", "M-1"), ids.entity_id("police", "Person", "P-2")
     net = ids.entity_id("police", "Network", "N-1")
     phone = ids.identifier_id("Phone", "+33611223344")

@@ -15,11 +15,10 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
+from tests.builders import Auth, bearer
 from tests.conftest import TEST_JWT_SECRET, cypher, wipe
 from tests.live import LiveService
 from tests.neo4j_server import Neo4jServer
-
-Headers = Callable[..., dict[str, str]]
 
 
 def node_count(drv: neo4j.Driver) -> int:
@@ -33,7 +32,7 @@ def assert_clear_4xx(r: httpx.Response, *statuses: int) -> dict[str, Any]:
     return body
 
 
-def test_oversized_body(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+def test_oversized_body(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
     payload = b'{"entities": [], "pad": "' + b"x" * (limit + 10) + b'"}'
     r = client.post("/v1/ingest", content=payload,
@@ -43,7 +42,7 @@ def test_oversized_body(client: TestClient, auth: Headers, graph: neo4j.Driver) 
     assert node_count(graph) == 0
 
 
-def test_too_many_items(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+def test_too_many_items(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     limit = client.app.state.settings.max_batch_items  # type: ignore[attr-defined]
     entities = [{"type": "Phone", "ref": f"+336{i:08d}"} for i in range(limit + 1)]
     r = client.post("/v1/ingest", json={"entities": entities, "links": []}, headers=auth("police", "ingest"))
@@ -52,7 +51,7 @@ def test_too_many_items(client: TestClient, auth: Headers, graph: neo4j.Driver) 
     assert node_count(graph) == 0
 
 
-def test_deeply_nested_json(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+def test_deeply_nested_json(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     depth = 100_000
     nested = "[" * depth + "]" * depth
     payload = '{"entities": [{"type": "Person", "ref": "P", "properties": {"aliases": ' + nested + "}}]}"
@@ -62,7 +61,7 @@ def test_deeply_nested_json(client: TestClient, auth: Headers, graph: neo4j.Driv
     assert node_count(graph) == 0
 
 
-def test_megabyte_string(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+def test_megabyte_string(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     big = "é" * 1_000_000
     r = client.post("/v1/ingest", json={"entities": [
         {"type": "Person", "ref": "P-1", "properties": {"last_name": big}}]}, headers=auth("police", "ingest"))
@@ -73,7 +72,7 @@ def test_megabyte_string(client: TestClient, auth: Headers, graph: neo4j.Driver)
     assert node_count(graph) == 0
 
 
-def test_invalid_utf8(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+def test_invalid_utf8(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     payload = b'{"entities": [{"type": "Person", "ref": "\xff\xfe\xfd"}]}'
     r = client.post("/v1/ingest", content=payload,
                     headers={**auth("police", "ingest"), "Content-Type": "application/json"})
@@ -83,7 +82,7 @@ def test_invalid_utf8(client: TestClient, auth: Headers, graph: neo4j.Driver) ->
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x",
                                           "application/x-www-form-urlencoded"])
-def test_wrong_content_type(client: TestClient, auth: Headers, graph: neo4j.Driver, content_type: str) -> None:
+def test_wrong_content_type(client: TestClient, auth: Auth, graph: neo4j.Driver, content_type: str) -> None:
     payload = json.dumps({"entities": [{"type": "Phone", "ref": "0612345678"}]}).encode()
     r = client.post("/v1/ingest", content=payload,
                     headers={**auth("police", "ingest"), "Content-Type": content_type})
@@ -91,14 +90,14 @@ def test_wrong_content_type(client: TestClient, auth: Headers, graph: neo4j.Driv
     assert node_count(graph) == 0
 
 
-def test_not_json_at_all(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+def test_not_json_at_all(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     r = client.post("/v1/ingest", content=b"{not json",
                     headers={**auth("police", "ingest"), "Content-Type": "application/json"})
     assert_clear_4xx(r, 400, 422)
     assert node_count(graph) == 0
 
 
-def test_unknown_types_and_properties(client: TestClient, auth: Headers, graph: neo4j.Driver) -> None:
+def test_unknown_types_and_properties(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     r = client.post("/v1/ingest", json={
         "entities": [
             {"type": "Spaceship", "ref": "S-1"},
@@ -142,8 +141,7 @@ def test_openapi_fuzz(live_api: str, token: Callable[..., str]) -> None:
     from schemathesis.specs.openapi.checks import response_schema_conformance
 
     api_schema = schemathesis.openapi.from_url(live_api + "/openapi.json")
-    headers = {"Authorization": f"Bearer {token('ofast', 'admin', 'target_manager', 'auditor')}",
-               "X-Purpose": "schemathesis"}
+    headers = {**bearer(token("ofast", "admin", "target_manager", "auditor")), "X-Purpose": "schemathesis"}
     examples = int(os.environ.get("OFAST_GRAPH_FUZZ_EXAMPLES", "8"))
     failures: list[str] = []
     operations = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import uuid
 from typing import Any
 
@@ -14,9 +13,8 @@ from hypothesis import strategies as st
 from graph_schema.normalise import phone as reference_phone
 from service.core import ids
 from service.domain.ingest.models import _normalised
+from tests.builders import Auth, post_batch
 from tests.conftest import cypher
-
-Auth = Callable[..., dict[str, str]]
 
 KARIM = {"type": "Person", "ref": "P-1", "sharing": "restricted",
          "properties": {"first_name": "Karim", "last_name": "Benali", "birth_date": "1991-03-02",
@@ -33,10 +31,6 @@ def batch(phone: str = "06 12 34 56 78", person: dict[str, Any] | None = None) -
     }
 
 
-def push(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> Any:
-    return client.post("/v1/ingest", json=body, headers=headers)
-
-
 def snapshot(drv: neo4j.Driver) -> list[dict[str, Any]]:
     nodes = cypher(drv, "MATCH (n:Node) RETURN n.id AS id, properties(n) AS p ORDER BY id")
     rels = cypher(drv, "MATCH ()-[r]->() RETURN r.id AS id, properties(r) AS p ORDER BY id")
@@ -51,7 +45,7 @@ def counts(drv: neo4j.Driver) -> tuple[int, int]:
 
 
 def test_contract_and_labels(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    r = push(client, auth("police", "investigator", unit="OCRTIS"), batch())
+    r = post_batch(client, auth("police", "investigator", unit="OCRTIS"), batch())
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"batch_id", "entities", "links"}
@@ -79,8 +73,8 @@ def test_contract_and_labels(client: TestClient, auth: Auth, graph: neo4j.Driver
 
 def test_phone_in_two_formats_by_two_agencies_is_one_node(client: TestClient, auth: Auth,
                                                           graph: neo4j.Driver) -> None:
-    a = push(client, auth("police"), batch("06 12 34 56 78"))
-    b = push(client, auth("douane"), batch("+33612345678"))
+    a = post_batch(client, auth("police"), batch("06 12 34 56 78"))
+    b = post_batch(client, auth("douane"), batch("+33612345678"))
     assert a.status_code == b.status_code == 200
     assert a.json()["entities"][1]["id"] == b.json()["entities"][1]["id"]
     assert b.json()["entities"][1]["status"] == "unchanged"
@@ -92,9 +86,9 @@ def test_phone_in_two_formats_by_two_agencies_is_one_node(client: TestClient, au
 
 def test_same_batch_twice_is_unchanged(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     h = auth("police")
-    first = push(client, h, batch())
+    first = post_batch(client, h, batch())
     before = snapshot(graph)
-    second = push(client, h, batch())
+    second = post_batch(client, h, batch())
     assert second.status_code == 200
     out = second.json()
     assert {e["status"] for e in out["entities"]} == {"unchanged"}
@@ -105,9 +99,9 @@ def test_same_batch_twice_is_unchanged(client: TestClient, auth: Auth, graph: ne
 
 def test_update_replaces_properties_and_bumps_version(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     h = auth("police")
-    push(client, h, batch())
+    post_batch(client, h, batch())
     changed = {"type": "Person", "ref": "P-1", "sharing": "open", "properties": {"first_name": "Karim"}}
-    r = push(client, h, {"entities": [changed]})
+    r = post_batch(client, h, {"entities": [changed]})
     assert r.json()["entities"][0]["status"] == "updated"
     p = cypher(graph, "MATCH (n:Person) RETURN properties(n) AS p")[0]["p"]
     assert p["version"] == 2 and p["sharing"] == "open" and p["first_name"] == "Karim"
@@ -115,7 +109,7 @@ def test_update_replaces_properties_and_bumps_version(client: TestClient, auth: 
     assert p["search_text"] == "Karim"
     # A link update bumps the link's version too.
     link = batch()["links"][0] | {"properties": {"since": "2023-05-01"}}
-    r = push(client, h, {"links": [link]})
+    r = post_batch(client, h, {"links": [link]})
     assert r.json()["links"][0]["status"] == "updated"
     rel = cypher(graph, "MATCH ()-[r:USES]->() RETURN r.version AS v, r.since AS s")[0]
     assert rel == {"v": 2, "s": "2023-05-01"}
@@ -123,7 +117,7 @@ def test_update_replaces_properties_and_bumps_version(client: TestClient, auth: 
 
 def test_bad_batch_lists_every_error_and_writes_nothing(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     h = auth("police")
-    push(client, h, batch())
+    post_batch(client, h, batch())
     before = counts(graph)
     bad = {
         "entities": [
@@ -147,7 +141,7 @@ def test_bad_batch_lists_every_error_and_writes_nothing(client: TestClient, auth
              "to": {"type": "Phone", "ref": "0698765432"}, "properties": {"count": "3"}},  # 3 wrong type
         ],
     }
-    r = push(client, h, bad)
+    r = post_batch(client, h, bad)
     assert r.status_code == 422, r.text
     err = r.json()["error"]
     assert err["code"] == "validation_error"
@@ -165,51 +159,51 @@ def test_bad_batch_lists_every_error_and_writes_nothing(client: TestClient, auth
 
 def test_stored_own_entity_is_a_valid_link_end(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     h = auth("police")
-    push(client, h, {"entities": [{"type": "Network", "ref": "N-1", "properties": {"name": "DZ"}}]})
+    post_batch(client, h, {"entities": [{"type": "Network", "ref": "N-1", "properties": {"name": "DZ"}}]})
     link = {"type": "MEMBER_OF", "from": {"type": "Person", "ref": "P-1"}, "to": {"type": "Network", "ref": "N-1"},
             "properties": {"role": "head"}}
-    r = push(client, h, {"entities": [KARIM], "links": [link]})
+    r = post_batch(client, h, {"entities": [KARIM], "links": [link]})
     assert r.status_code == 200, r.text
     # Another agency's entity with the same ref is not a valid end for gendarmerie.
-    r = push(client, auth("gendarmerie"), {"entities": [KARIM], "links": [link]})
+    r = post_batch(client, auth("gendarmerie"), {"entities": [KARIM], "links": [link]})
     assert r.status_code == 422
     assert [(d["index"], d["field"]) for d in r.json()["error"]["details"]] == [(0, "to.ref")]
 
 
 def test_another_agencys_entity_is_403(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    out = push(client, auth("police"), batch()).json()
+    out = post_batch(client, auth("police"), batch()).json()
     person_id = out["entities"][0]["id"]
     before = snapshot(graph)
     attempt = {"entities": [{"type": "Person", "ref": "D-1"},
                             {"id": person_id, "type": "Person", "ref": "P-1", "properties": {"first_name": "X"}}]}
-    r = push(client, auth("douane"), attempt)
+    r = post_batch(client, auth("douane"), attempt)
     assert r.status_code == 403
     err = r.json()["error"]
     assert "entities[1]" in err["message"] and person_id in err["message"]
     assert err["details"][0]["index"] == 1 and err["details"][0]["id"] == person_id
     # The central agency cannot modify it either.
-    assert push(client, auth("ofast", "admin"), attempt).status_code == 403
+    assert post_batch(client, auth("ofast", "admin"), attempt).status_code == 403
     assert snapshot(graph) == before
     # The owner may name its own id; a wrong id is a validation error.
     own = {"entities": [{"id": person_id} | KARIM]}
-    assert push(client, auth("police"), own).status_code == 200
+    assert post_batch(client, auth("police"), own).status_code == 200
     wrong = {"entities": [{"id": ids.entity_id("police", "Person", "P-9")} | KARIM]}
-    r = push(client, auth("police"), wrong)
+    r = post_batch(client, auth("police"), wrong)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "id"
 
 
 def test_over_item_limit_is_413(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     limit = client.app.state.settings.max_batch_items  # type: ignore[attr-defined]
     body = {"entities": [{"type": "Person", "ref": f"P-{i}"} for i in range(limit + 1)]}
-    r = push(client, auth("police"), body)
+    r = post_batch(client, auth("police"), body)
     assert r.status_code == 413
     assert str(limit) in r.json()["error"]["message"]
     assert counts(graph)[0] == 0
 
 
 def test_permissions_and_bad_json(client: TestClient, auth: Auth) -> None:
-    assert push(client, auth("police", "analyst"), batch()).status_code == 403
-    assert push(client, auth("police", "ingest"), batch()).status_code == 200
+    assert post_batch(client, auth("police", "analyst"), batch()).status_code == 403
+    assert post_batch(client, auth("police", "ingest"), batch()).status_code == 200
     assert client.post("/v1/ingest", json=batch()).status_code == 401
     r = client.post("/v1/ingest", content=b"{not json", headers=auth("police") | {"content-type": "application/json"})
     assert r.status_code == 400
@@ -222,8 +216,8 @@ def test_provenance_from_token_and_header(client: TestClient, auth: Auth, graph:
     person = KARIM | {"properties": {"first_name": "Karim"}}
     # Owner fields in the payload are not properties: they are rejected, never taken.
     forged = person | {"properties": {"first_name": "Karim", "owner_agency": "police"}}
-    assert push(client, h, {"entities": [forged]}).status_code == 422
-    r = push(client, h, batch(person=person))
+    assert post_batch(client, h, {"entities": [forged]}).status_code == 422
+    r = post_batch(client, h, batch(person=person))
     batch_id = r.json()["batch_id"]
     p = cypher(graph, "MATCH (n:Person) RETURN properties(n) AS p")[0]["p"]
     assert p["owner_agency"] == "gendarmerie" and p["owner_unit"] == "SR Marseille"
@@ -243,10 +237,10 @@ def test_max_sharing_from_policy(client: TestClient, auth: Auth, graph: neo4j.Dr
     original = policy.agencies["police"]
     policy.agencies["police"] = replace(original, max_sharing="restricted")
     try:
-        r = push(client, auth("police"), {"entities": [KARIM | {"sharing": "confidential"}]})
+        r = post_batch(client, auth("police"), {"entities": [KARIM | {"sharing": "confidential"}]})
         assert r.status_code == 422
         assert r.json()["error"]["details"][0]["field"] == "sharing"
-        assert push(client, auth("police"), {"entities": [KARIM]}).status_code == 200
+        assert post_batch(client, auth("police"), {"entities": [KARIM]}).status_code == 200
     finally:
         policy.agencies["police"] = original
 
@@ -256,7 +250,7 @@ def test_link_ref_distinguishes_parallel_links(client: TestClient, auth: Auth, g
     links = [{"type": "TRANSFERRED", "ref": f"T-{i}", "from": {"type": "BankAccount", "ref": iban_a},
               "to": {"type": "BankAccount", "ref": iban_b}, "properties": {"amount_eur": 1000.0 * i}}
              for i in (1, 2)]
-    r = push(client, auth("douane"), {"links": links})
+    r = post_batch(client, auth("douane"), {"links": links})
     assert r.status_code == 200, r.text
     assert len({link["id"] for link in r.json()["links"]}) == 2
     rows = cypher(graph, "MATCH (a:BankAccount)-[t:TRANSFERRED]->(b) RETURN a.value AS a, b.value AS b, "
@@ -268,7 +262,7 @@ def test_link_ref_distinguishes_parallel_links(client: TestClient, auth: Auth, g
 def test_injection_strings_are_data(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     evil = "') DETACH DELETE n //"
     body = {"entities": [{"type": "Person", "ref": evil, "properties": {"first_name": evil, "aliases": [evil]}}]}
-    r = push(client, auth("police"), body)
+    r = post_batch(client, auth("police"), body)
     assert r.status_code == 200
     rows = cypher(graph, "MATCH (n:Person) RETURN n.ref AS ref, n.first_name AS f")
     assert rows == [{"ref": evil, "f": evil}]
@@ -282,10 +276,10 @@ def alerts(drv: neo4j.Driver) -> list[dict[str, Any]]:
 
 def test_shared_identifier_alerts_once_per_pair(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     police, douane = auth("police"), auth("douane")
-    push(client, police, batch("06 12 34 56 78"))
+    post_batch(client, police, batch("06 12 34 56 78"))
     assert alerts(graph) == []
     douane_person = {"type": "Person", "ref": "DN-7", "properties": {"last_name": "X"}}
-    push(client, douane, batch("+33 6 12 34 56 78", person=douane_person))
+    post_batch(client, douane, batch("+33 6 12 34 56 78", person=douane_person))
     phone = ids.identifier_id("Phone", "+33612345678")
     policy = client.app.state.policy  # type: ignore[attr-defined]
     assert alerts(graph) == [
@@ -295,9 +289,9 @@ def test_shared_identifier_alerts_once_per_pair(client: TestClient, auth: Auth, 
          "identifier": phone, "other": "douane", "contact": policy.contact("douane"), "ack": False},
     ]
     # Re-pushes, updates and a second douane entity on the same phone raise nothing new.
-    push(client, douane, batch("+33612345678", person=douane_person))
-    push(client, police, batch("0612345678", person=KARIM | {"properties": {"first_name": "K"}}))
-    push(client, douane, batch("0612345678", person={"type": "Person", "ref": "DN-8"}))
+    post_batch(client, douane, batch("+33612345678", person=douane_person))
+    post_batch(client, police, batch("0612345678", person=KARIM | {"properties": {"first_name": "K"}}))
+    post_batch(client, douane, batch("0612345678", person={"type": "Person", "ref": "DN-8"}))
     assert len(alerts(graph)) == 2
     ids_ = cypher(graph, "MATCH (a:Alert) RETURN a.id AS id, a.pair_key AS k")
     assert len({r["id"] for r in ids_}) == 2 and all(r["k"] for r in ids_)
@@ -308,8 +302,8 @@ def test_confidential_data_raises_no_alert_for_the_other_side(client: TestClient
     secret = KARIM | {"sharing": "confidential"}
     body = batch(person=secret)
     body["links"][0]["sharing"] = "confidential"
-    push(client, auth("police"), body)
-    push(client, auth("douane"), batch(person={"type": "Person", "ref": "DN-1"}))
+    post_batch(client, auth("police"), body)
+    post_batch(client, auth("douane"), batch(person={"type": "Person", "ref": "DN-1"}))
     # douane may not learn police's confidential data exists; police may learn douane's.
     assert [(a["agency"], a["other"]) for a in alerts(graph)] == [("police", "douane")]
 
@@ -338,17 +332,17 @@ def test_identifier_properties_and_duplicates(client: TestClient, auth: Auth, gr
     h = auth("douane")
     # The same plate twice in one batch, written two ways: one node, both items report it.
     body = {"entities": [{"type": "Vehicle", "ref": "ab-123-cd"}, {"type": "Vehicle", "ref": "AB 123 CD"}]}
-    out = push(client, h, body).json()["entities"]
+    out = post_batch(client, h, body).json()["entities"]
     assert out[0]["id"] == out[1]["id"] and out[0]["ref"] == "AB123CD"
     assert [e["status"] for e in out] == ["created", "created"]
-    r = push(client, h, {"entities": [{"type": "Vehicle", "ref": "AB123CD", "properties": {"kind": "car"}}]})
+    r = post_batch(client, h, {"entities": [{"type": "Vehicle", "ref": "AB123CD", "properties": {"kind": "car"}}]})
     assert r.json()["entities"][0]["status"] == "updated"
     # Another agency's push without the property neither changes nor erases it.
-    r = push(client, auth("police"), {"entities": [{"type": "Vehicle", "ref": "AB-123-CD"}]})
+    r = post_batch(client, auth("police"), {"entities": [{"type": "Vehicle", "ref": "AB-123-CD"}]})
     assert r.json()["entities"][0]["status"] == "unchanged"
     assert cypher(graph, "MATCH (v:Vehicle) RETURN v.kind AS k") == [{"k": "car"}]
     conflicting = {"entities": [{"type": "Vehicle", "ref": "XY1", "properties": {"kind": "car"}},
                                 {"type": "Vehicle", "ref": "xy-1", "properties": {"kind": "boat"}}]}
-    r = push(client, h, conflicting)
+    r = post_batch(client, h, conflicting)
     assert r.status_code == 422
     assert [(d["index"], d["field"]) for d in r.json()["error"]["details"]] == [(1, "properties")]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import neo4j
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.builders import Auth, person, post_batch, push, uses
 from tests.conftest import cypher
-
-Auth = Callable[..., dict[str, str]]
 
 HOSTILE = [
     "') DETACH DELETE n //",
@@ -38,12 +36,9 @@ def counts(drv: neo4j.Driver) -> tuple[int, int]:
 def bystanders(client: TestClient, auth: Auth) -> None:
     """Other agencies' data that an injection would delete or reveal."""
     for agency in ("gendarmerie", "douane"):
-        r = client.post("/v1/ingest", headers=auth(agency, "investigator"), json={
-            "entities": [{"type": "Person", "ref": "B-1", "properties": {"first_name": "bystander"}},
-                         {"type": "Phone", "ref": "0611111111"}],
-            "links": [{"type": "USES", "from": {"type": "Person", "ref": "B-1"},
-                       "to": {"type": "Phone", "ref": "0611111111"}}]})
-        assert r.status_code == 200, r.text
+        push(client, auth(agency, "investigator"),
+             [person("B-1", None, first_name="bystander"), {"type": "Phone", "ref": "0611111111"}],
+             [uses("B-1", "0611111111", None)])
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=[f"s{i}" for i in range(len(HOSTILE))])
@@ -62,7 +57,7 @@ def test_hostile_strings_round_trip(client: TestClient, auth: Auth, graph: neo4j
         "links": [{"type": "ASSOCIATE_OF", "from": {"type": "Person", "ref": ref},
                    "to": {"type": "Person", "ref": "other"}, "properties": {"nature": text}}],
     }
-    r = client.post("/v1/ingest", json=body, headers=headers)
+    r = post_batch(client, headers, body)
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["entities"][0]["ref"] == ref
@@ -80,7 +75,7 @@ def test_hostile_strings_round_trip(client: TestClient, auth: Auth, graph: neo4j
     assert stored == [{"nature": text}]
 
     # Re-pushing the same hostile batch is idempotent, and nothing else moved.
-    again = client.post("/v1/ingest", json=body, headers=headers).json()
+    again = post_batch(client, headers, body).json()
     assert {e["status"] for e in again["entities"]} == {"unchanged"}
     assert counts(graph) == (before[0] + 2, before[1] + 1)
 

@@ -4,30 +4,24 @@ data another agency links to that identifier later tells both sides of each othe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import neo4j
 from fastapi.testclient import TestClient
 
 from service.core import ids
+from tests.builders import Auth, alerts_of, person, push, uses
 from tests.conftest import cypher
 
-Auth = Callable[..., dict[str, str]]
 PHONE = "06 99 88 77 66"
 PHONE_ID = ids.identifier_id("Phone", "+33699887766")
 PURPOSE = "PROC-2026-113 go-fast Marseille"
 
 
-def _push(client: TestClient, headers: dict[str, str], ref: str, sharing: str = "restricted",
+def _push_suspect(client: TestClient, headers: dict[str, str], ref: str, sharing: str = "restricted",
           phone: str = PHONE, name: str = "Yacine") -> dict[str, Any]:
-    body = {"entities": [{"type": "Person", "ref": ref, "sharing": sharing,
-                          "properties": {"first_name": name, "last_name": f"Secret-{ref}"}}],
-            "links": [{"type": "USES", "from": {"type": "Person", "ref": ref}, "to": {"type": "Phone", "ref": phone},
-                       "sharing": sharing}]}
-    r = client.post("/v1/ingest", json=body, headers=headers)
-    assert r.status_code == 200, r.text
-    return dict(r.json())
+    return push(client, headers, [person(ref, sharing, first_name=name, last_name=f"Secret-{ref}")],
+                [uses(ref, phone, sharing)])
 
 
 def _lookup(client: TestClient, auth: Auth, agency: str, unit: str = "OFAST-Marseille",
@@ -39,9 +33,7 @@ def _lookup(client: TestClient, auth: Auth, agency: str, unit: str = "OFAST-Mars
 
 
 def _late_hits(client: TestClient, auth: Auth, agency: str) -> list[dict[str, Any]]:
-    r = client.get("/v1/alerts", headers=auth(agency, "analyst"))
-    assert r.status_code == 200, r.text
-    return [a for a in r.json()["items"] if a["kind"] == "late_hit"]
+    return alerts_of(client, auth(agency, "analyst"), "late_hit")
 
 
 def test_no_hit_then_later_push_alerts_both_sides_once(client: TestClient, auth: Auth, graph: neo4j.Driver,
@@ -59,7 +51,7 @@ def test_no_hit_then_later_push_alerts_both_sides_once(client: TestClient, auth:
 
     clock.advance(dt.timedelta(days=7))
     douane = auth("douane", "investigator", unit="DNRED-LeHavre")
-    _push(client, douane, "DN-1")
+    _push_suspect(client, douane, "DN-1")
 
     [police_alert] = _late_hits(client, auth, "police")
     assert police_alert["counterpart_agency"] == "douane"
@@ -76,15 +68,15 @@ def test_no_hit_then_later_push_alerts_both_sides_once(client: TestClient, auth:
     assert "Secret-DN-1" not in body and "DN-1" not in body and "DNRED-LeHavre" not in body
 
     # Re-pushes (same batch, another person on the same phone) never alert again.
-    _push(client, douane, "DN-1")
-    _push(client, douane, "DN-2")
+    _push_suspect(client, douane, "DN-1")
+    _push_suspect(client, douane, "DN-2")
     assert len(_late_hits(client, auth, "police")) == 1
     assert len(_late_hits(client, auth, "douane")) == 1
     # Now a hit: the lookup is not remembered again.
     assert _lookup(client, auth, "police")["hit"] is True
 
     # Another holder agency is another late hit for the searcher.
-    _push(client, auth("gendarmerie", "investigator"), "GN-1")
+    _push_suspect(client, auth("gendarmerie", "investigator"), "GN-1")
     assert sorted(a["counterpart_agency"] for a in _late_hits(client, auth, "police")) == ["douane", "gendarmerie"]
     assert len(_late_hits(client, auth, "gendarmerie")) == 1
     assert len(_late_hits(client, auth, "douane")) == 1
@@ -93,15 +85,15 @@ def test_no_hit_then_later_push_alerts_both_sides_once(client: TestClient, auth:
 def test_expired_memory_is_ignored(client: TestClient, auth: Auth, graph: neo4j.Driver, clock: Any) -> None:
     _lookup(client, auth, "police")
     clock.advance(dt.timedelta(days=400))
-    _push(client, auth("douane", "investigator"), "DN-1")
+    _push_suspect(client, auth("douane", "investigator"), "DN-1")
     assert _late_hits(client, auth, "police") == []
     assert _late_hits(client, auth, "douane") == []
 
 
 def test_confidential_push_and_own_push_raise_nothing(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
     _lookup(client, auth, "police")
-    _push(client, auth("douane", "investigator"), "DN-1", sharing="confidential")
-    _push(client, auth("police", "investigator"), "PN-1")
+    _push_suspect(client, auth("douane", "investigator"), "DN-1", sharing="confidential")
+    _push_suspect(client, auth("police", "investigator"), "PN-1")
     for agency in ("police", "douane"):
         assert _late_hits(client, auth, agency) == []
     # The confidential holder is not revealed to a later lookup either; the memory stays.
@@ -117,7 +109,7 @@ def test_one_memory_per_unit_refreshed_and_each_unit_told(client: TestClient, au
     _lookup(client, auth, "police", unit="OCRTIS", purpose="other unit")
     rows = cypher(graph, "MATCH (m:LookupMemory) RETURN m.unit AS unit, m.purpose AS purpose ORDER BY unit")
     assert rows == [{"unit": "OCRTIS", "purpose": "other unit"}, {"unit": "OFAST-Marseille", "purpose": "second"}]
-    _push(client, auth("douane", "investigator"), "DN-1")
+    _push_suspect(client, auth("douane", "investigator"), "DN-1")
     assert sorted(a["purpose"] for a in _late_hits(client, auth, "police")) == ["other unit", "second"]
     assert len(_late_hits(client, auth, "douane")) == 2
 
@@ -133,7 +125,7 @@ def test_concurrent_lookup_and_push_never_lose_the_late_hit(client: TestClient, 
         for k in range(6):
             phone = f"06 77 00 00 {k:02d}"
             lookup = pool.submit(_lookup, client, auth, "police", "OFAST-Marseille", PURPOSE, phone)
-            pool.submit(_push, client, douane, f"DN-race-{k}", "restricted", phone).result()
+            pool.submit(_push_suspect, client, douane, f"DN-race-{k}", "restricted", phone).result()
             hit = lookup.result()["hit"]
             phone_id = ids.identifier_id("Phone", f"+3367700000{k}")
             told = [a for a in _late_hits(client, auth, "police") if a["entity_id"] == phone_id]

@@ -41,10 +41,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph_schema import get_schema
+from tests.builders import Auth, push
 from tests.conftest import wipe
 from tests.test_auth import api_routes
-
-Auth = Callable[..., dict[str, str]]
 
 OWNERS = ("police", "gendarmerie", "douane")
 VIEWERS = ("police", "gendarmerie", "douane")  # the central agency sees everything: nothing to leak
@@ -224,28 +223,22 @@ def end_ref(world: World, end: tuple[str, int]) -> dict[str, str]:
     return {"type": node.type, "ref": node.ref if isinstance(node, Ent) else node.raw}
 
 
-def push(client: TestClient, auth: Auth, world: World) -> None:
+def push_world(client: TestClient, auth: Auth, world: World) -> None:
     # Identifiers first (by police), then each agency's batch: its entities and links.
-    r = client.post("/v1/ingest", headers=auth("police", "ingest"),
-                    json={"entities": [{"type": i.type, "ref": i.raw} for i in world.idents], "links": []})
-    assert r.status_code == 200, r.text
-    for i, out in zip(world.idents, r.json()["entities"], strict=True):
+    pushed = push(client, auth("police", "ingest"), [{"type": i.type, "ref": i.raw} for i in world.idents])
+    for i, out in zip(world.idents, pushed["entities"], strict=True):
         i.id, i.value = out["id"], out["ref"]
     for agency in OWNERS:
         ents = [e for e in world.ents if e.owner == agency]
         links = [link for link in world.links if link.owner == agency]
         if not ents and not links:
             continue
-        body = {
-            "entities": [{"type": e.type, "ref": e.ref, "sharing": e.sharing, "properties": e.props,
-                          **codes(e.handling, e.note)} for e in ents],
-            "links": [{"type": link.type, "from": end_ref(world, link.source), "to": end_ref(world, link.target),
-                       "sharing": link.sharing, "properties": link.props, **codes(link.handling, link.note)}
-                      for link in links],
-        }
-        r = client.post("/v1/ingest", headers=auth(agency, "investigator"), json=body)
-        assert r.status_code == 200, r.text
-        out = r.json()
+        out = push(client, auth(agency, "investigator"),
+                   [{"type": e.type, "ref": e.ref, "sharing": e.sharing, "properties": e.props,
+                     **codes(e.handling, e.note)} for e in ents],
+                   [{"type": link.type, "from": end_ref(world, link.source), "to": end_ref(world, link.target),
+                     "sharing": link.sharing, "properties": link.props, **codes(link.handling, link.note)}
+                    for link in links])
         for e, o in zip(ents, out["entities"], strict=True):
             e.id = o["id"]
         for link, o in zip(links, out["links"], strict=True):
@@ -501,7 +494,7 @@ def test_no_leaks(client: TestClient, auth: Auth, graph: neo4j.Driver, world: Wo
     global _cases_run
     wipe(graph)
     mark(world)
-    push(client, auth, world)
+    push_world(client, auth, world)
     routes = route_keys(client)
     setup_workflow(client, auth, world, routes)
     endpoints, _ = plan(client, auth)

@@ -3,7 +3,6 @@ judged by people, never merged; visibility of matches and alerts follows the acc
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import neo4j
@@ -11,9 +10,8 @@ from fastapi.testclient import TestClient
 
 from service.core import ids
 from service.domain.lifecycle.matching import name_score, reasons_for
+from tests.builders import Auth, alerts_of, person, push, uses
 from tests.conftest import cypher
-
-Auth = Callable[..., dict[str, str]]
 
 
 def _person(client: TestClient, headers: dict[str, str], ref: str, first: str, last: str,
@@ -22,20 +20,12 @@ def _person(client: TestClient, headers: dict[str, str], ref: str, first: str, l
     props: dict[str, Any] = {"first_name": first, "last_name": last}
     if birth:
         props["birth_date"] = birth
-    links = []
-    if phone:
-        links.append({"type": "USES", "from": {"type": "Person", "ref": ref}, "to": {"type": "Phone", "ref": phone},
-                      "sharing": link_sharing})
-    r = client.post("/v1/ingest", headers=headers, json={
-        "entities": [{"type": "Person", "ref": ref, "sharing": sharing, "properties": props}], "links": links})
-    assert r.status_code == 200, r.text
-    return str(r.json()["entities"][0]["id"])
+    body = push(client, headers, [person(ref, sharing, **props)], [uses(ref, phone, link_sharing)] if phone else [])
+    return str(body["entities"][0]["id"])
 
 
 def _matches(client: TestClient, auth: Auth, agency: str) -> list[dict[str, Any]]:
-    r = client.get("/v1/alerts", headers=auth(agency, "analyst"))
-    assert r.status_code == 200, r.text
-    return [a for a in r.json()["items"] if a["kind"] == "possible_match"]
+    return alerts_of(client, auth(agency, "analyst"), "possible_match")
 
 
 def test_name_comparison_is_transliteration_aware() -> None:
@@ -177,7 +167,7 @@ def test_match_reads_leak_nothing(client: TestClient, auth: Auth, graph: neo4j.D
     with every sharing level, use one phone: possible matches are raised (and judged `same` by
     each agency's first one), and no read endpoint — matches and alerts included — shows an agency
     what it may not see."""
-    from tests.test_leaks import Ent, Ident, Link, World, check, mark, plan, push, route_keys, setup_workflow
+    from tests.test_leaks import Ent, Ident, Link, World, check, mark, plan, push_world, route_keys, setup_workflow
 
     ents = [Ent("Person", "police", "restricted"), Ent("Person", "douane", "confidential"),
             Ent("Person", "gendarmerie", "open"), Ent("Person", "douane", "restricted")]
@@ -186,7 +176,7 @@ def test_match_reads_leak_nothing(client: TestClient, auth: Auth, graph: neo4j.D
     world = World(ents=ents, idents=[Ident("Phone", "06 12 34 56 01")], links=links, grants=[], pairs=[(0, 1)],
                   objectives=[], targets=[], disseminations=[])
     mark(world)
-    push(client, auth, world)
+    push_world(client, auth, world)
     setup_workflow(client, auth, world, route_keys(client))
     assert cypher(graph, "MATCH (c:MatchCandidate) RETURN count(c) AS n")[0]["n"] >= 3
     assert cypher(graph, "MATCH ()-[s:SAME_AS]->() RETURN count(s) AS n")[0]["n"] >= 1

@@ -7,7 +7,6 @@ several agencies and checks what each may see.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +19,8 @@ from service.api.app import create_app
 from service.core import ids
 from service.core.settings import Settings
 from service.domain.analytics import centrality
+from tests.builders import Auth, eid, ent, link, push
 from tests.conftest import cypher
-
-Auth = Callable[..., dict[str, str]]
-
-
-def ent(type_: str, ref: str, sharing: str = "restricted", **props: Any) -> dict[str, Any]:
-    return {"type": type_, "ref": ref, "sharing": sharing, "properties": props}
-
-
-def link(type_: str, src: tuple[str, str], dst: tuple[str, str], sharing: str = "restricted",
-         **props: Any) -> dict[str, Any]:
-    return {"type": type_, "from": {"type": src[0], "ref": src[1]}, "to": {"type": dst[0], "ref": dst[1]},
-            "sharing": sharing, "properties": props}
-
-
-def push(client: TestClient, headers: dict[str, str], entities: list[dict[str, Any]],
-         links: list[dict[str, Any]]) -> None:
-    r = client.post("/v1/ingest", json={"entities": entities, "links": links}, headers=headers)
-    assert r.status_code == 200, r.text
-
-
-def eid(agency: str, type_: str, ref: str) -> str:
-    return ids.entity_id(agency, type_, ref)
-
 
 NET = ("Network", "N-HAVRE")
 HEAD, COURIER, SECRET = ("Person", "D-HEAD"), ("Person", "D-COURIER"), ("Person", "D-SECRET")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,30 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.core import ids
+from tests.builders import Auth, alerts_of, person, push, uses
 from tests.conftest import cypher
 
-Auth = Callable[..., dict[str, str]]
 Who = dict[str, dict[str, str]]
 
 PHONE = "06 12 34 56 78"
 POLICE_CONTACT = "Police nationale — permanence OFAST relay, +33 1 00 00 00 01"
 DOUANE_CONTACT = "DNRED — permanence, +33 1 00 00 00 03"
 OFAST_CONTACT = "OFAST — état-major, +33 1 00 00 00 04"
-
-
-def push(client: TestClient, headers: dict[str, str], entities: list[dict[str, Any]],
-         links: list[dict[str, Any]] | None = None) -> None:
-    r = client.post("/v1/ingest", json={"entities": entities, "links": links or []}, headers=headers)
-    assert r.status_code == 200, r.text
-
-
-def person(ref: str, sharing: str = "restricted", name: str = "X") -> dict[str, Any]:
-    return {"type": "Person", "ref": ref, "sharing": sharing, "properties": {"last_name": name}}
-
-
-def uses(ref: str, phone: str = PHONE, sharing: str = "restricted") -> dict[str, Any]:
-    return {"type": "USES", "from": {"type": "Person", "ref": ref}, "to": {"type": "Phone", "ref": phone},
-            "sharing": sharing}
 
 
 def declare(client: TestClient, headers: dict[str, str], entity_id: str, case_ref: str = "PROC-1",
@@ -47,9 +31,7 @@ def declare(client: TestClient, headers: dict[str, str], entity_id: str, case_re
 
 
 def overlap_alerts(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
-    r = client.get("/v1/alerts", headers=headers)
-    assert r.status_code == 200, r.text
-    return [a for a in r.json()["items"] if a["kind"] == "objective_overlap"]
+    return alerts_of(client, headers, "objective_overlap")
 
 
 @pytest.fixture
@@ -65,8 +47,8 @@ DOUANE_C = ids.entity_id("douane", "Person", "DC")
 
 
 def test_objective_crud(client: TestClient, auth: Auth, who: Who, graph: neo4j.Driver) -> None:
-    push(client, who["police"], [person("PP", name="Benali")])
-    push(client, who["douane"], [person("DP", name="Morel"), person("DC", "confidential", "Garnier")])
+    push(client, who["police"], [person("PP", last_name="Benali")])
+    push(client, who["douane"], [person("DP", last_name="Morel"), person("DC", "confidential", last_name="Garnier")])
     r = declare(client, auth("police", "investigator", unit="OCRTIS"), POLICE_P, "PROC-42", "OCRTIS")
     assert r.status_code == 201, r.text
     obj = r.json()
@@ -120,7 +102,7 @@ def test_objective_crud(client: TestClient, auth: Auth, who: Who, graph: neo4j.D
 
 
 def test_overlap_on_the_same_entity(client: TestClient, auth: Auth, who: Who) -> None:
-    push(client, who["douane"], [person("DP", name="Morel")])
+    push(client, who["douane"], [person("DP", last_name="Morel")])
     assert declare(client, who["douane"], DOUANE_P, "DNRED-7").status_code == 201
     assert overlap_alerts(client, who["douane"]) == []
     assert declare(client, who["police"], DOUANE_P, "PJ-9").status_code == 201
@@ -146,8 +128,9 @@ def test_overlap_on_the_same_entity(client: TestClient, auth: Auth, who: Who) ->
 
 
 def test_overlap_through_a_shared_phone(client: TestClient, auth: Auth, who: Who, graph: neo4j.Driver) -> None:
-    push(client, who["police"], [person("PP", name="Benali"), {"type": "Phone", "ref": PHONE}], [uses("PP")])
-    push(client, who["douane"], [person("DP", name="Morel"), {"type": "Phone", "ref": "+33612345678"}],
+    push(client, who["police"], [person("PP", last_name="Benali"), {"type": "Phone", "ref": PHONE}],
+         [uses("PP", PHONE)])
+    push(client, who["douane"], [person("DP", last_name="Morel"), {"type": "Phone", "ref": "+33612345678"}],
          [uses("DP", "+33612345678")])
     assert declare(client, who["police"], POLICE_P, "PJ-1").status_code == 201
     assert declare(client, who["douane"], DOUANE_P, "DNRED-1").status_code == 201
@@ -180,9 +163,9 @@ def test_overlap_through_a_shared_phone(client: TestClient, auth: Auth, who: Who
 
 
 def test_no_overlap_alert_about_what_a_side_may_not_know(client: TestClient, auth: Auth, who: Who) -> None:
-    push(client, who["police"], [person("PP"), {"type": "Phone", "ref": PHONE}], [uses("PP")])
-    push(client, who["douane"], [person("DC", "confidential"), {"type": "Phone", "ref": PHONE}],
-         [uses("DC", sharing="confidential")])
+    push(client, who["police"], [person("PP", last_name="X"), {"type": "Phone", "ref": PHONE}], [uses("PP", PHONE)])
+    push(client, who["douane"], [person("DC", "confidential", last_name="X"), {"type": "Phone", "ref": PHONE}],
+         [uses("DC", PHONE, "confidential")])
     assert declare(client, who["police"], POLICE_P).status_code == 201
     assert declare(client, who["douane"], DOUANE_C).status_code == 201
     # Customs may know the police person: it is alerted. Police may not know the confidential
@@ -191,13 +174,13 @@ def test_no_overlap_alert_about_what_a_side_may_not_know(client: TestClient, aut
     assert len(douane) == 1 and douane[0]["entity_id"] == DOUANE_C and douane[0]["counterpart_agency"] == "police"
     assert overlap_alerts(client, who["police"]) == []
     # Unrelated entities raise nothing.
-    push(client, who["gendarmerie"], [person("GP")])
+    push(client, who["gendarmerie"], [person("GP", last_name="X")])
     assert declare(client, who["gendarmerie"], ids.entity_id("gendarmerie", "Person", "GP")).status_code == 201
     assert overlap_alerts(client, who["gendarmerie"]) == []
 
 
 def test_alerts_list_and_ack_own_agency_only(client: TestClient, auth: Auth, who: Who) -> None:
-    push(client, who["douane"], [person("DP")])
+    push(client, who["douane"], [person("DP", last_name="X")])
     declare(client, who["douane"], DOUANE_P)
     declare(client, who["police"], DOUANE_P)
     police, douane = overlap_alerts(client, who["police"]), overlap_alerts(client, who["douane"])
@@ -217,11 +200,12 @@ def test_alerts_list_and_ack_own_agency_only(client: TestClient, auth: Auth, who
 
 
 def test_shared_identifier_alerts_from_ingest(client: TestClient, auth: Auth, who: Who) -> None:
-    push(client, who["police"], [person("PP", name="Benali"), {"type": "Phone", "ref": PHONE}], [uses("PP")])
-    push(client, who["douane"], [person("DP", name="Morel"), {"type": "Phone", "ref": "0612345678"}],
+    push(client, who["police"], [person("PP", last_name="Benali"), {"type": "Phone", "ref": PHONE}],
+         [uses("PP", PHONE)])
+    push(client, who["douane"], [person("DP", last_name="Morel"), {"type": "Phone", "ref": "0612345678"}],
          [uses("DP", "0612345678")])
     # Pushing the same batch again raises nothing new.
-    push(client, who["douane"], [person("DP", name="Morel"), {"type": "Phone", "ref": "0612345678"}],
+    push(client, who["douane"], [person("DP", last_name="Morel"), {"type": "Phone", "ref": "0612345678"}],
          [uses("DP", "0612345678")])
     for agency, own, other, contact, hidden in (("police", POLICE_P, "douane", DOUANE_CONTACT, "Morel"),
                                                 ("douane", DOUANE_P, "police", POLICE_CONTACT, "Benali")):
@@ -234,8 +218,8 @@ def test_shared_identifier_alerts_from_ingest(client: TestClient, auth: Auth, wh
 
 
 def test_concurrent_declarations_neither_duplicate_nor_miss_an_overlap(client: TestClient, who: Who) -> None:
-    push(client, who["police"], [person("PP"), {"type": "Phone", "ref": PHONE}], [uses("PP")])
-    push(client, who["douane"], [person("DP"), {"type": "Phone", "ref": PHONE}], [uses("DP")])
+    push(client, who["police"], [person("PP", last_name="X"), {"type": "Phone", "ref": PHONE}], [uses("PP", PHONE)])
+    push(client, who["douane"], [person("DP", last_name="X"), {"type": "Phone", "ref": PHONE}], [uses("DP", PHONE)])
     calls = [(who["police"], POLICE_P)] * 3 + [(who["douane"], DOUANE_P)] * 3
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(lambda c: declare(client, c[0], c[1]).status_code, calls))

@@ -13,7 +13,7 @@ import io
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,12 @@ import yaml
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.core import ids
 from service.core.settings import Settings
 from service.domain.lifecycle.retention import add_months
 from service.domain.targets.rules import TRANSITIONS, parse_if_match
+from tests.builders import Auth, Item, bearer, eid, ent, ingest_as, link, person, uses
 from tests.conftest import TokenFactory, cypher
 
-Auth = Callable[..., dict[str, str]]
 STATUSES = ("proposed", "active", "rejected", "suspended", "neutralised", "archived")
 BASE = "/v1/priority-targets"
 
@@ -39,20 +38,9 @@ BASE = "/v1/priority-targets"
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def ingest(client: TestClient, auth: Auth, agency: str, entities: list[dict[str, Any]],
-           links: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    r = client.post("/v1/ingest", json={"entities": entities, "links": links or []},
-                    headers=auth(agency, "investigator", unit=f"{agency}-unit"))
-    assert r.status_code == 200, r.text
-    return dict(r.json())
-
-
-def eid(agency: str, type_: str, ref: str) -> str:
-    return ids.entity_id(agency, type_, ref)
-
-
-def person(ref: str, first: str, last: str, sharing: str = "restricted") -> dict[str, Any]:
-    return {"type": "Person", "ref": ref, "sharing": sharing, "properties": {"first_name": first, "last_name": last}}
+def ingest(client: TestClient, auth: Auth, agency: str, entities: list[Item],
+           links: list[Item] | None = None) -> dict[str, Any]:
+    return ingest_as(client, auth, agency, entities, links, unit=f"{agency}-unit")
 
 
 def manager(auth: Auth, agency: str = "ofast", **extra: Any) -> dict[str, str]:
@@ -106,7 +94,7 @@ def history(client: TestClient, headers: dict[str, str], target_id: str) -> list
 @pytest.fixture
 def people(client: TestClient, auth: Auth) -> list[str]:
     """Forty police persons (restricted) to designate."""
-    ingest(client, auth, "police", [person(f"P-{i}", f"First{i}", f"Last{i}") for i in range(40)])
+    ingest(client, auth, "police", [person(f"P-{i}", first_name=f"First{i}", last_name=f"Last{i}") for i in range(40)])
     return [eid("police", "Person", f"P-{i}") for i in range(40)]
 
 
@@ -114,62 +102,42 @@ def people(client: TestClient, auth: Auth) -> list[str]:
 def world(client: TestClient, auth: Auth) -> dict[str, str]:
     """A police network in Marseille with two members, cases, seizures and assets; a confidential
     douane person; a gendarmerie network in Lyon."""
+    net, head, lieutenant = ("Network", "N-DZ"), ("Person", "P-HEAD"), ("Person", "P-LT")
+    company = ("Company", "CO-1")
     ingest(client, auth, "police", [
-        {"type": "Network", "ref": "N-DZ", "sharing": "open",
-         "properties": {"name": "DZ Mafia", "kind": "import_channel", "territory": "Marseille"}},
-        person("P-HEAD", "Karim", "Boss", "restricted"),
-        person("P-LT", "Yanis", "Second", "open"),
-        {"type": "Case", "ref": "C-1", "sharing": "restricted", "properties": {"reference": "2025/001"}},
-        {"type": "Case", "ref": "C-2", "sharing": "open", "properties": {"reference": "2025/002"}},
-        {"type": "Seizure", "ref": "S-1", "sharing": "open",
-         "properties": {"drug": "cocaine", "quantity": 10.0, "unit": "kg"}},
-        {"type": "Seizure", "ref": "S-2", "sharing": "open",
-         "properties": {"drug": "cocaine", "quantity": 5.5, "unit": "kg"}},
-        {"type": "Seizure", "ref": "S-3", "sharing": "open",
-         "properties": {"drug": "cannabis_resin", "quantity": 100.0, "unit": "kg"}},
-        {"type": "Asset", "ref": "A-1", "sharing": "open",
-         "properties": {"kind": "real_estate", "value_eur": 300000.0, "status": "seized"}},
-        {"type": "Asset", "ref": "A-2", "sharing": "open",
-         "properties": {"kind": "cash", "value_eur": 50000.0, "status": "seized"}},
-        {"type": "Asset", "ref": "A-3", "sharing": "open",
-         "properties": {"kind": "vehicle", "value_eur": 20000.0, "status": "identified"}},
-        {"type": "Asset", "ref": "A-4", "sharing": "confidential",
-         "properties": {"kind": "crypto", "value_eur": 1000.0, "status": "identified"}},
-        {"type": "Company", "ref": "CO-1", "sharing": "open", "properties": {"name": "Front SARL"}},
+        ent(*net, "open", name="DZ Mafia", kind="import_channel", territory="Marseille"),
+        person("P-HEAD", first_name="Karim", last_name="Boss"),
+        person("P-LT", "open", first_name="Yanis", last_name="Second"),
+        ent("Case", "C-1", reference="2025/001"),
+        ent("Case", "C-2", "open", reference="2025/002"),
+        ent("Seizure", "S-1", "open", drug="cocaine", quantity=10.0, unit="kg"),
+        ent("Seizure", "S-2", "open", drug="cocaine", quantity=5.5, unit="kg"),
+        ent("Seizure", "S-3", "open", drug="cannabis_resin", quantity=100.0, unit="kg"),
+        ent("Asset", "A-1", "open", kind="real_estate", value_eur=300000.0, status="seized"),
+        ent("Asset", "A-2", "open", kind="cash", value_eur=50000.0, status="seized"),
+        ent("Asset", "A-3", "open", kind="vehicle", value_eur=20000.0, status="identified"),
+        ent("Asset", "A-4", "confidential", kind="crypto", value_eur=1000.0, status="identified"),
+        ent(*company, "open", name="Front SARL"),
     ], [
-        {"type": "MEMBER_OF", "from": {"type": "Person", "ref": "P-HEAD"}, "to": {"type": "Network", "ref": "N-DZ"},
-         "sharing": "open", "properties": {"role": "head"}},
-        {"type": "MEMBER_OF", "from": {"type": "Person", "ref": "P-LT"}, "to": {"type": "Network", "ref": "N-DZ"},
-         "sharing": "open", "properties": {"role": "lieutenant"}},
-        {"type": "INVOLVED_IN", "from": {"type": "Person", "ref": "P-HEAD"}, "to": {"type": "Case", "ref": "C-1"},
-         "sharing": "open", "properties": {"role": "suspect"}},
-        {"type": "SEIZED_FROM", "from": {"type": "Seizure", "ref": "S-1"}, "to": {"type": "Network", "ref": "N-DZ"},
-         "sharing": "open"},
-        {"type": "SEIZED_IN", "from": {"type": "Seizure", "ref": "S-1"}, "to": {"type": "Case", "ref": "C-2"},
-         "sharing": "open"},
-        {"type": "SEIZED_FROM", "from": {"type": "Seizure", "ref": "S-2"}, "to": {"type": "Person", "ref": "P-LT"},
-         "sharing": "open"},
-        {"type": "SEIZED_FROM", "from": {"type": "Seizure", "ref": "S-3"}, "to": {"type": "Network", "ref": "N-DZ"},
-         "sharing": "open"},
-        {"type": "OWNS", "from": {"type": "Person", "ref": "P-HEAD"}, "to": {"type": "Asset", "ref": "A-1"},
-         "sharing": "open"},
-        {"type": "OWNS", "from": {"type": "Network", "ref": "N-DZ"}, "to": {"type": "Asset", "ref": "A-2"},
-         "sharing": "open"},
-        {"type": "CONTROLS", "from": {"type": "Person", "ref": "P-LT"}, "to": {"type": "Company", "ref": "CO-1"},
-         "sharing": "open"},
-        {"type": "OWNS", "from": {"type": "Company", "ref": "CO-1"}, "to": {"type": "Asset", "ref": "A-3"},
-         "sharing": "open"},
-        {"type": "OWNS", "from": {"type": "Person", "ref": "P-HEAD"}, "to": {"type": "Asset", "ref": "A-4"},
-         "sharing": "confidential"},
+        link("MEMBER_OF", head, net, "open", role="head"),
+        link("MEMBER_OF", lieutenant, net, "open", role="lieutenant"),
+        link("INVOLVED_IN", head, ("Case", "C-1"), "open", role="suspect"),
+        link("SEIZED_FROM", ("Seizure", "S-1"), net, "open"),
+        link("SEIZED_IN", ("Seizure", "S-1"), ("Case", "C-2"), "open"),
+        link("SEIZED_FROM", ("Seizure", "S-2"), lieutenant, "open"),
+        link("SEIZED_FROM", ("Seizure", "S-3"), net, "open"),
+        link("OWNS", head, ("Asset", "A-1"), "open"),
+        link("OWNS", net, ("Asset", "A-2"), "open"),
+        link("CONTROLS", lieutenant, company, "open"),
+        link("OWNS", company, ("Asset", "A-3"), "open"),
+        link("OWNS", head, ("Asset", "A-4"), "confidential"),
     ])
-    ingest(client, auth, "douane", [person("D-SECRET", "Hidden", "Smuggler", "confidential"),
-                                    person("D-OPEN", "Known", "Courier", "open")])
+    ingest(client, auth, "douane", [person("D-SECRET", "confidential", first_name="Hidden", last_name="Smuggler"),
+                                    person("D-OPEN", "open", first_name="Known", last_name="Courier")])
     ingest(client, auth, "gendarmerie", [
-        {"type": "Network", "ref": "N-LYON", "sharing": "open",
-         "properties": {"name": "Lyon Crew", "kind": "retail_point", "territory": "Lyon"}},
-        person("G-1", "Lucas", "Dealer", "open"),
-    ], [{"type": "MEMBER_OF", "from": {"type": "Person", "ref": "G-1"}, "to": {"type": "Network", "ref": "N-LYON"},
-         "sharing": "open"}])
+        ent("Network", "N-LYON", "open", name="Lyon Crew", kind="retail_point", territory="Lyon"),
+        person("G-1", "open", first_name="Lucas", last_name="Dealer"),
+    ], [link("MEMBER_OF", ("Person", "G-1"), ("Network", "N-LYON"), "open")])
     return {
         "network": eid("police", "Network", "N-DZ"), "head": eid("police", "Person", "P-HEAD"),
         "lieutenant": eid("police", "Person", "P-LT"), "case1": eid("police", "Case", "C-1"),
@@ -416,7 +384,7 @@ def test_two_concurrent_managers_one_wins_nothing_lost(client: TestClient, auth:
 
         def send(sub: str, body: dict[str, Any], target_id: str, barrier: threading.Barrier,
                  results: dict[str, httpx.Response]) -> None:
-            headers = {"Authorization": f"Bearer {token('ofast', 'target_manager', subject=sub)}", "If-Match": '"1"'}
+            headers = {**bearer(token("ofast", "target_manager", subject=sub)), "If-Match": '"1"'}
             with httpx.Client(base_url=live_server, timeout=30) as http:
                 barrier.wait()
                 results[sub] = http.post(f"{BASE}/{target_id}/transitions", json=body, headers=headers)
@@ -447,7 +415,7 @@ def test_concurrent_changes_without_if_match_are_serialised(client: TestClient, 
     codes: list[int] = []
 
     def send(i: int) -> None:
-        headers = {"Authorization": f"Bearer {token('ofast', 'target_manager', subject=f'm{i}')}"}
+        headers = bearer(token("ofast", "target_manager", subject=f"m{i}"))
         with httpx.Client(base_url=live_server, timeout=30) as http:
             barrier.wait()
             codes.append(http.post(f"{BASE}/{entry['id']}/reviews", json={"reason": f"review {i}"},
@@ -663,8 +631,7 @@ def test_evidence_panel(client: TestClient, auth: Auth, world: dict[str, str]) -
     entry = move(client, auth, entry["id"], "active", tier=1)
     # a link added after activation
     ingest(client, auth, "police", [{"type": "Phone", "ref": "+33 6 12 34 56 78"}],
-           [{"type": "USES", "from": {"type": "Person", "ref": "P-LT"},
-             "to": {"type": "Phone", "ref": "+33 6 12 34 56 78"}, "sharing": "open"}])
+           [uses("P-LT", "+33 6 12 34 56 78", "open")])
     for agency in ("douane", "police"):
         r = client.get(f"{BASE}/{entry['id']}/evidence", headers=auth(agency, "analyst"))
         assert r.status_code == 200, r.text
@@ -740,7 +707,7 @@ def test_csv_export(client: TestClient, auth: Auth, world: dict[str, str]) -> No
 
 
 def test_exports_refuse_another_agencys_h2_entity(client: TestClient, auth: Auth, world: dict[str, str]) -> None:
-    ingest(client, auth, "douane", [{**person("D-H2", "Code", "Deux", "open"), "handling": "H2"}])
+    ingest(client, auth, "douane", [person("D-H2", "open", first_name="Code", last_name="Deux", handling="H2")])
     h2 = eid("douane", "Person", "D-H2")
     target_in(client, auth, h2, "active")
     for agency in ("ofast", "police"):  # the central agency too: H2 needs the owner's consent

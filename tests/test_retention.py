@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable
 from typing import Any
 
 import neo4j
@@ -25,19 +24,8 @@ from service.core import ids
 from service.core.db import Database, make_driver
 from service.core.settings import Settings, get_settings
 from service.domain.lifecycle.retention import add_months
+from tests.builders import Auth, link, push, uses
 from tests.conftest import cypher
-
-Auth = Callable[..., dict[str, str]]
-
-
-def _ingest(client: TestClient, headers: dict[str, str], entities: list[dict[str, Any]],
-            links: list[dict[str, Any]] | None = None) -> None:
-    r = client.post("/v1/ingest", json={"entities": entities, "links": links or []}, headers=headers)
-    assert r.status_code == 200, r.text
-
-
-def _uses(person: str, phone: str) -> dict[str, Any]:
-    return {"type": "USES", "from": {"type": "Person", "ref": person}, "to": {"type": "Phone", "ref": phone}}
 
 
 def _retention(monkeypatch: pytest.MonkeyPatch, settings: Settings, *args: str) -> dict[str, Any]:
@@ -70,7 +58,7 @@ def test_review_date_set_at_ingest_shown_to_owner_only(client: TestClient, auth:
     police = auth("police", "investigator")
     today = clock.today()
     minor_birth = (today - dt.timedelta(days=365 * 10)).isoformat()
-    _ingest(client, police, [
+    push(client, police, [
         {"type": "Case", "ref": "C-1", "sharing": "open", "properties": {"title": "Go-fast"}},
         {"type": "Person", "ref": "P-minor", "properties": {"last_name": "Young", "birth_date": minor_birth}},
     ])
@@ -85,18 +73,18 @@ def test_review_date_set_at_ingest_shown_to_owner_only(client: TestClient, auth:
 
     # An unchanged re-push is no update: the date stays; a change moves it.
     clock.advance(dt.timedelta(days=40))
-    _ingest(client, police, [{"type": "Case", "ref": "C-1", "sharing": "open", "properties": {"title": "Go-fast"}}])
+    push(client, police, [{"type": "Case", "ref": "C-1", "sharing": "open", "properties": {"title": "Go-fast"}}])
     assert client.get(f"/v1/entities/{case}", headers=police).json()["review_due"] == add_months(today, 36).isoformat()
-    _ingest(client, police, [{"type": "Case", "ref": "C-1", "sharing": "open", "properties": {"title": "Go-fast 2"}}])
+    push(client, police, [{"type": "Case", "ref": "C-1", "sharing": "open", "properties": {"title": "Go-fast 2"}}])
     assert client.get(f"/v1/entities/{case}", headers=police).json()["review_due"] == \
         add_months(clock.today(), 36).isoformat()
 
 
 def test_review_queue_confirm_and_delete(client: TestClient, auth: Auth, graph: neo4j.Driver, clock: Any) -> None:
     police = auth("police", "investigator", unit="OFAST-Marseille")
-    _ingest(client, police, [{"type": "Person", "ref": f"P-{k}", "properties": {"last_name": f"N{k}"}}
-                             for k in range(3)], [_uses("P-2", "06 11 11 11 11")])
-    _ingest(client, auth("douane", "investigator"), [{"type": "Person", "ref": "D-1"}])
+    push(client, police, [{"type": "Person", "ref": f"P-{k}", "properties": {"last_name": f"N{k}"}}
+                          for k in range(3)], [uses("P-2", "06 11 11 11 11")])
+    push(client, auth("douane", "investigator"), [{"type": "Person", "ref": "D-1"}])
     assert client.get("/v1/review-queue", headers=police).json()["total"] == 0
     clock.advance(dt.timedelta(days=1100))  # past 36 months
 
@@ -141,13 +129,12 @@ def test_retention_deletes_exactly_the_expired(client: TestClient, auth: Auth, g
                                                settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     police = auth("police", "investigator")
     douane = auth("douane", "investigator")
-    _ingest(client, police, [{"type": "Person", "ref": "P-old"}, {"type": "Case", "ref": "C-kept"},
-                             {"type": "Person", "ref": "P-other"}],
-            [_uses("P-old", "06 00 00 00 01"), _uses("P-old", "06 00 00 00 02"),
-             {"type": "INVOLVED_IN", "from": {"type": "Person", "ref": "P-old"},
-              "to": {"type": "Case", "ref": "C-kept"}}])
-    _ingest(client, douane, [{"type": "Person", "ref": "D-1", "properties": {"last_name": "A"}}],
-            [_uses("D-1", "06 00 00 00 02")])
+    push(client, police, [{"type": "Person", "ref": "P-old"}, {"type": "Case", "ref": "C-kept"},
+                          {"type": "Person", "ref": "P-other"}],
+         [uses("P-old", "06 00 00 00 01"), uses("P-old", "06 00 00 00 02"),
+          link("INVOLVED_IN", ("Person", "P-old"), ("Case", "C-kept"))])
+    push(client, douane, [{"type": "Person", "ref": "D-1", "properties": {"last_name": "A"}}],
+         [uses("D-1", "06 00 00 00 02")])
     # A lookup that found nothing: its memory expires after 12 months.
     r = client.get("/v1/lookup", params={"type": "Phone", "value": "06 00 00 00 09"},
                    headers=auth("gendarmerie", "investigator", purpose="case 7"))
@@ -156,7 +143,7 @@ def test_retention_deletes_exactly_the_expired(client: TestClient, auth: Auth, g
     clock.advance(dt.timedelta(days=1110))  # due (36 months), within the grace period
     r = client.post(f"/v1/review-queue/{ids.entity_id('police', 'Case', 'C-kept')}/confirm", headers=police)
     assert r.status_code == 200
-    _ingest(client, douane, [{"type": "Person", "ref": "D-1", "properties": {"last_name": "B"}}])  # an update
+    push(client, douane, [{"type": "Person", "ref": "D-1", "properties": {"last_name": "B"}}])  # an update
     assert _retention(monkeypatch, settings, "--dry-run")["counts"]["entities"] == 0  # still within grace
     clock.advance(dt.timedelta(days=85))  # now more than 90 days past the review date
 

@@ -15,10 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.domain.explore.search import lucene_query
+from tests.builders import Auth
 from tests.conftest import cypher
 from tests.test_explore import D1, D9, N1, P1, PHONE_A, PHONE_B, PHONE_C, A, B, C, seed
-
-Auth = Callable[..., dict[str, str]]
 
 
 def search(client: TestClient, headers: dict[str, str], q: str, **params: Any) -> Any:

@@ -25,6 +25,7 @@ from service.access.auth import make_token
 from service.api.routers.ui import missing_vendor_files
 from service.core.ids import identifier_id
 from service.core.settings import Settings
+from tests.builders import bearer, push
 from tests.conftest import ROOT, TEST_JWT_SECRET, wipe
 from tests.live import LiveService
 from tests.neo4j_server import Neo4jServer
@@ -96,11 +97,8 @@ def entity_ids(body: dict[str, Any]) -> set[str]:
 
 def _ingest(client: httpx.Client, settings: Settings, agency: str, batch: dict[str, Any]) -> dict[str, Any]:
     token = make_token(settings, agency=agency, roles=["investigator"], subject=f"{agency}-loader")
-    r = client.post("/v1/ingest", json=batch, headers={"Authorization": f"Bearer {token}",
-                                                        "X-Source-System": SOURCE_SYSTEM.get(agency, "UI-TEST")})
-    assert r.status_code in (200, 201), r.text[:500]
-    body: dict[str, Any] = r.json()
-    return body
+    return push(client, {**bearer(token), "X-Source-System": SOURCE_SYSTEM.get(agency, "UI-TEST")},
+                batch["entities"], batch["links"])
 
 
 def seed(service: LiveService, settings: Settings, demo: bool = True) -> World:
@@ -121,11 +119,11 @@ def seed(service: LiveService, settings: Settings, demo: bool = True) -> World:
         r = client.post("/v1/priority-targets", json={
             "entity_id": ids["police:UI-NET-1"], "proposed_tier": 1,
             "justification": "Head of the Calanques deal points; phone shared with a customs suspect"},
-            headers={"Authorization": f"Bearer {proposer}"})
+            headers=bearer(proposer))
         assert r.status_code == 201, r.text[:500]
         target_id = r.json()["id"]
         analyst = make_token(settings, agency="ofast", roles=["analyst"], subject="counter")
-        r = client.get("/v1/map/deal-points", headers={"Authorization": f"Bearer {analyst}"})
+        r = client.get("/v1/map/deal-points", headers=bearer(analyst))
         deal_points = len(r.json()["features"])
     return World(service, settings, ids, target_id, deal_points)
 

@@ -4,7 +4,6 @@ the UI's static mount, on a real Neo4j. Data goes in through POST /v1/ingest."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,30 +12,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.core import ids
 from service.core.settings import Settings
-
-Auth = Callable[..., dict[str, str]]
-
-
-def ent(type_: str, ref: str, sharing: str = "restricted", **props: Any) -> dict[str, Any]:
-    return {"type": type_, "ref": ref, "sharing": sharing, "properties": props}
-
-
-def link(type_: str, src: tuple[str, str], dst: tuple[str, str], sharing: str = "restricted") -> dict[str, Any]:
-    return {"type": type_, "from": {"type": src[0], "ref": src[1]}, "to": {"type": dst[0], "ref": dst[1]},
-            "sharing": sharing}
-
-
-def push(client: TestClient, headers: dict[str, str], entities: list[dict[str, Any]],
-         links: list[dict[str, Any]] | None = None) -> None:
-    r = client.post("/v1/ingest", json={"entities": entities, "links": links or []}, headers=headers)
-    assert r.status_code == 200, r.text
-
-
-def eid(agency: str, type_: str, ref: str) -> str:
-    return ids.entity_id(agency, type_, ref)
-
+from tests.builders import Auth, eid, ent, link, push
 
 # --- /v1/me -------------------------------------------------------------------------------------
 
