@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,25 @@ def cypher(drv: neo4j.Driver, query: str, **params: Any) -> list[dict[str, Any]]
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LeakReport:
+    """What tests/test_leaks.py's property held for in this session, said once the run ends."""
+
+    examples: int  # OFAST_GRAPH_LEAK_EXAMPLES
+    cases: int = 0  # generated graphs checked
+    endpoints: int = 0  # read endpoints each graph was checked over
+
+
+LEAK_REPORT = pytest.StashKey[LeakReport]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    report = config.stash.get(LEAK_REPORT, None)
+    if report is not None:
+        terminalreporter.write_line(f"leak test: {report.cases} generated graphs checked over {report.endpoints} "
+                                    f"endpoints (OFAST_GRAPH_LEAK_EXAMPLES={report.examples})")
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 
 from graph_schema import get_schema
 from tests.builders import Auth, push
-from tests.conftest import wipe
+from tests.conftest import LEAK_REPORT, LeakReport, wipe
 from tests.test_auth import api_routes
 
 OWNERS = ("police", "gendarmerie", "douane")
@@ -71,8 +71,6 @@ def codes(handling: str, note: str) -> dict[str, Any]:
     k = HANDLING.index(handling)
     return {"handling": handling, "reliability": "ABCX"[k], "accuracy": str(k + 1),
             **({"handling_note": note} if handling == "H3" else {})}
-
-_cases_run = 0
 
 
 # --- the generated world ----------------------------------------------------------------------
@@ -490,8 +488,8 @@ def test_leak_endpoint_table_matches_routes(client: TestClient, auth: Auth) -> N
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(world=worlds())
-def test_no_leaks(client: TestClient, auth: Auth, graph: neo4j.Driver, world: World) -> None:
-    global _cases_run
+def test_no_leaks(client: TestClient, auth: Auth, graph: neo4j.Driver, world: World,
+                  request: pytest.FixtureRequest) -> None:
     wipe(graph)
     mark(world)
     push_world(client, auth, world)
@@ -509,13 +507,9 @@ def test_no_leaks(client: TestClient, auth: Auth, graph: neo4j.Driver, world: Wo
         if stub_viewer is not None:
             stub = client.get(f"/v1/entities/{e.id}", headers=auth(stub_viewer, "analyst")).json()
             assert stub["redacted"] is True and stub["handling"] == e.handling, stub
-    _cases_run += 1
-    print(f"leak case {_cases_run}: {len(world.ents)} entities, {len(world.idents)} identifiers, "
+    # Said at the end of the session by tests/conftest.py's pytest_terminal_summary.
+    report = request.config.stash.setdefault(LEAK_REPORT, LeakReport(examples=EXAMPLES))
+    report.cases += 1
+    report.endpoints = len(endpoints)
+    print(f"leak case {report.cases}: {len(world.ents)} entities, {len(world.idents)} identifiers, "
           f"{len(world.links)} links, {made} requests: no leak", flush=True)
-
-
-def test_zz_report_cases(client: TestClient, auth: Auth) -> None:
-    """Says how many generated graphs the leak property held for in this session."""
-    endpoints, _ = plan(client, auth)
-    print(f"\nleak test: {_cases_run} generated graphs checked over {len(endpoints)} endpoints "
-          f"(OFAST_GRAPH_LEAK_EXAMPLES={EXAMPLES})")
