@@ -189,7 +189,7 @@ def test_valid_token_passes(client: TestClient, auth: Auth) -> None:
 
 @pytest.fixture
 def policy_file(tmp_path: Path) -> Path:
-    shipped = (ROOT / "service" / "policy.yaml").read_text()
+    shipped = (ROOT / "service" / "access" / "policy.yaml").read_text()
     extra = ("  police_municipale_marseille:\n    name: Police municipale de Marseille\n"
              "    contact: \"PM Marseille\"\n    roles: [ingest]\n    max_sharing: restricted\n")
     text = shipped.replace("\nroles:\n", "\n" + extra + "\nroles:\n", 1)
