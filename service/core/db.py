@@ -3,7 +3,7 @@
 Reads go through `execute_read` (one query: `execute_query` with read routing), writes through
 `execute_write`, so the same code runs against a single server or a routed cluster (`neo4j://`).
 Driver errors that mean "Neo4j is not there right now" surface as `Unavailable` (HTTP 503 with
-Retry-After).
+Retry-After), through `service.core.errors.unavailable`, the one place that maps them.
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import neo4j
-import structlog
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 from neo4j.graph import Node, Path, Relationship
 
-from service.core.errors import UNAVAILABLE_ERRORS, Unavailable
-from service.core.metrics import NEO4J_LATENCY, NEO4J_UNAVAILABLE
+from service.core.errors import UNAVAILABLE_ERRORS, unavailable
+from service.core.metrics import NEO4J_LATENCY
 from service.core.settings import Settings
 
-log = structlog.get_logger(__name__)
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
 
@@ -68,14 +66,6 @@ class Database:
         self.database = database
         self.retry_after = retry_after
 
-    def _unavailable(self, exc: Exception) -> Unavailable:
-        # Logged with Neo4j's own code: a DatabaseError that is no outage (a query the planner
-        # cannot run) must be findable in the log, not only seen as a 503 by the caller.
-        NEO4J_UNAVAILABLE.inc()
-        log.warning("neo4j_unavailable", error=type(exc).__name__, code=getattr(exc, "code", None),
-                    detail=str(exc)[:300])
-        return Unavailable(self.retry_after)
-
     async def read(self, work: Work[T]) -> T:
         started = time.perf_counter()
         try:
@@ -83,7 +73,7 @@ class Database:
                                            default_access_mode=neo4j.READ_ACCESS) as session:
                 return await session.execute_read(work)
         except UNAVAILABLE_ERRORS as exc:
-            raise self._unavailable(exc) from exc
+            raise unavailable(exc, self.retry_after) from exc
         finally:
             NEO4J_LATENCY.labels("read").observe(time.perf_counter() - started)
 
@@ -93,7 +83,7 @@ class Database:
             async with self.driver.session(database=self.database) as session:
                 return await session.execute_write(work)
         except UNAVAILABLE_ERRORS as exc:
-            raise self._unavailable(exc) from exc
+            raise unavailable(exc, self.retry_after) from exc
         finally:
             NEO4J_LATENCY.labels("write").observe(time.perf_counter() - started)
 
@@ -110,7 +100,7 @@ class Database:
             result = await self.driver.execute_query(query, params, database_=self.database,
                                                      routing_=neo4j.RoutingControl.READ, bookmark_manager_=None)
         except UNAVAILABLE_ERRORS as exc:
-            raise self._unavailable(exc) from exc
+            raise unavailable(exc, self.retry_after) from exc
         finally:
             NEO4J_LATENCY.labels("read").observe(time.perf_counter() - started)
         return [plain(record) for record in result.records]

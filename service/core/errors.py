@@ -23,6 +23,8 @@ from neo4j.exceptions import (
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.core.metrics import ERRORS, NEO4J_UNAVAILABLE
+
 log = structlog.get_logger(__name__)
 
 # Raised by the driver when Neo4j is down, restarting, overloaded, or lost mid-transaction
@@ -63,6 +65,16 @@ class Unavailable(ApiError):
         super().__init__(503, "neo4j_unavailable", message, headers={"Retry-After": str(retry_after)})
 
 
+def unavailable(exc: Exception, retry_after: int) -> Unavailable:
+    """The one mapping of a driver error (one of UNAVAILABLE_ERRORS) to a 503: counted, and logged
+    with Neo4j's own code — a DatabaseError that is no outage (a query the planner cannot run) must
+    be findable in the log, not only seen as a 503 by the caller."""
+    NEO4J_UNAVAILABLE.inc()
+    log.warning("neo4j_unavailable", error=type(exc).__name__, code=getattr(exc, "code", None),
+                detail=str(exc)[:300])
+    return Unavailable(retry_after)
+
+
 def not_found(what: str, ident: str) -> ApiError:
     return ApiError(404, "not_found", f"no {what} with id {ident!r}")
 
@@ -73,8 +85,6 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 def _response(status: int, code: str, message: str, details: Any = None,
               headers: dict[str, str] | None = None) -> JSONResponse:
-    from service.core.metrics import ERRORS
-
     ERRORS.labels(str(status), code).inc()
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
@@ -111,9 +121,9 @@ def install_error_handlers(app: FastAPI, retry_after: int) -> None:
     for error_type in UNAVAILABLE_ERRORS:
         @app.exception_handler(error_type)
         async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-            log.warning("neo4j_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
-            return _response(503, "neo4j_unavailable", "Neo4j is unavailable; retry later",
-                             None, {"Retry-After": str(retry_after)})
+            # A driver error that escaped `Database` (which maps its own): the same 503.
+            mapped = unavailable(exc, retry_after)
+            return _response(mapped.status, mapped.code, mapped.message, None, mapped.headers)
 
     # Bodies parsed by hand (json.loads) fail with these; they are the caller's mistakes.
     @app.exception_handler(RecursionError)
