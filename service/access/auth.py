@@ -213,4 +213,5 @@ def require(*permissions: Permission) -> Callable[[Request], Coroutine[Any, Any,
             )
         return principal
 
+    dependency.__dict__["permissions"] = permissions  # named in the route's 403 (service.api.openapi)
     return dependency

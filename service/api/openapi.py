@@ -1,15 +1,21 @@
 """The OpenAPI document, with the error responses every operation may give, documented once.
 
-FastAPI documents its own 422 shape (`HTTPValidationError`); ours is the common error body,
-so the document is rewritten to say so — clients and schemathesis check responses against it.
+Every operation gets the common errors (`COMMON_ERRORS`); its 403 names the permissions its
+`require(...)` dependency asks for. A router declares only what its own errors mean beyond that,
+with `errors({404: "…"})`. FastAPI documents its own 422 shape (`HTTPValidationError`); ours is the
+common error body, so the document is rewritten to say so — clients and schemathesis check
+responses against it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "ErrorResponse",
@@ -41,6 +47,32 @@ COMMON_ERRORS = {
 PUBLIC_PATHS = {"/healthz", "/readyz"}
 
 
+def errors(specific: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: what its own error statuses mean, where that says more than the
+    common description."""
+    return {code: {"description": text} for code, text in specific.items()}
+
+
+def _permissions(dependant: Dependant) -> tuple[str, ...]:
+    """The permissions a route's `require(...)` dependency asks for (any one of them suffices)."""
+    pending = list(dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        found: tuple[str, ...] | None = getattr(dependant.call, "permissions", None)
+        if found:
+            return found
+        pending.extend(dependant.dependencies)
+    return ()
+
+
+def _forbidden(permissions: tuple[str, ...]) -> str:
+    if not permissions:
+        return COMMON_ERRORS["403"]
+    if len(permissions) == 1:
+        return f"The caller's roles do not give the `{permissions[0]}` permission"
+    return "The caller's roles give none of the permissions " + ", ".join(f"`{p}`" for p in permissions)
+
+
 def install_openapi(app: FastAPI) -> None:
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -51,16 +83,21 @@ def install_openapi(app: FastAPI) -> None:
         components.setdefault("securitySchemes", {})["bearer"] = {
             "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         ref = {"$ref": "#/components/schemas/ErrorResponse"}
+        # As get_openapi walks them: the routes of included routers with their effective paths.
+        permissions = {(ctx.path_format, method.lower()): _permissions(ctx.original_route.dependant)
+                       for ctx in iter_route_contexts(app.routes) if isinstance(ctx.original_route, APIRoute)
+                       for method in ctx.methods or ()}
         for path, operations in spec.get("paths", {}).items():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 responses = operation["responses"]
                 codes = ["503"] if path in PUBLIC_PATHS else list(COMMON_ERRORS)
+                defaults = {**COMMON_ERRORS, "403": _forbidden(permissions.get((path, method), ()))}
                 for code in codes:
                     existing = responses.get(code, {})
                     responses[code] = {
-                        "description": existing.get("description") or COMMON_ERRORS[code],
+                        "description": existing.get("description") or defaults[code],
                         "content": {"application/json": {"schema": ref}},
                     }
                 if path not in PUBLIC_PATHS:

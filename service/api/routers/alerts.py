@@ -21,18 +21,13 @@ from pydantic import BaseModel, Field
 
 from service.access.auth import Principal, require
 from service.api.deps import get_db
+from service.api.openapi import errors
 from service.core import clock
 from service.core.db import Database
 from service.core.errors import not_found
 from service.queries import alerts as q
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
-
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give the `read` permission"},
-}
-
 
 def _absent(value: Any) -> bool:
     return value is None
@@ -80,7 +75,7 @@ def _out(row: dict[str, Any]) -> AlertOut:
                     reasons=json.loads(row["reasons"]) if row.get("reasons") else None, match_id=row.get("match_id"))
 
 
-@router.get("/alerts", response_model=AlertList, responses=AUTH_ERRORS)
+@router.get("/alerts", response_model=AlertList)
 async def list_alerts(
     request: Request,
     acknowledged: bool | None = Query(None, description="Only acknowledged (true) or pending (false) alerts"),
@@ -104,8 +99,8 @@ async def list_alerts(
     return AlertList(items=items, total=total)
 
 
-@router.post("/alerts/{alert_id}/ack", response_model=AlertOut, responses={
-    **AUTH_ERRORS, 404: {"description": "No alert with this id for the caller's agency"}})
+@router.post("/alerts/{alert_id}/ack", response_model=AlertOut,
+             responses=errors({404: "No alert with this id for the caller's agency"}))
 async def acknowledge_alert(
     request: Request,
     alert_id: str = Path(max_length=200),

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from service.access.auth import Principal, require
 from service.access.visibility import viewer_params
 from service.api.deps import get_db
+from service.api.openapi import errors
 from service.core.db import Database
 from service.core.errors import ApiError
 from service.queries import audit as q
@@ -48,11 +49,7 @@ def _instant(name: str, value: str | None) -> str | None:
     return parsed.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-@router.get("/audit", response_model=AuditPage, responses={
-    400: {"description": "A malformed date or cursor"},
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give `read_audit`"},
-})
+@router.get("/audit", response_model=AuditPage, responses=errors({400: "A malformed date or cursor"}))
 async def read_audit(
     request: Request,
     subject: str | None = Query(None, description="Only records of this user (`sub`)"),

@@ -23,18 +23,12 @@ from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
+from service.api.openapi import errors
 from service.core.db import Database
 from service.core.errors import ApiError
 from service.queries import dashboard as q
 
 router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"])
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give the `read` permission"},
-    422: {"description": "Invalid dates, or `since` after `until`"},
-}
-
 
 class SeizureMonth(BaseModel):
     month: str = Field(description="YYYY-MM of the seizure date")
@@ -76,7 +70,8 @@ class ThreatDashboard(BaseModel):
     networks_by_territory: list[TerritoryNetworks]
 
 
-@router.get("/threat", response_model=ThreatDashboard, responses=ERRORS)
+@router.get("/threat", response_model=ThreatDashboard,
+            responses=errors({422: "Invalid dates, or `since` after `until`"}))
 async def threat(
     request: Request,
     since: dt.date | None = Query(None, description="Seizures on or after this date (YYYY-MM-DD)"),

@@ -21,6 +21,7 @@ from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import evaluation_params, viewer_params
 from service.api.deps import OptionalPurpose, RelationshipTypes, get_db, get_policy
+from service.api.openapi import errors
 from service.api.responses import JSONResponse
 from service.api.views import edge_out, node_out
 from service.core.db import Database
@@ -81,11 +82,10 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "JSON by default; `format=graphml` gives GraphML (application/graphml+xml), "
                          "`format=ftm` FollowTheMoney entities as JSON lines (application/x-ndjson)",
           "content": {"application/graphml+xml": {}, "application/x-ndjson": {}}},
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give `read`; or a GraphML / FtM export would carry "
-                         "another agency's item coded H2 (error `handling_h2`, its ids in `details`)"},
-    404: {"description": "No entity with this id is known to the caller"},
-    422: {"description": "Invalid parameter (depth, limit, unknown relationship type, evaluation code…)"},
+    **errors({403: "The caller's roles do not give `read`; or a GraphML / FtM export would carry another "
+                   "agency's item coded H2 (error `handling_h2`, its ids in `details`)",
+              404: "No entity with this id is known to the caller",
+              422: "Invalid parameter (depth, limit, unknown relationship type, evaluation code…)"}),
 }
 
 _CONTENT_TYPES = {ExportFormat.graphml: "application/graphml+xml", ExportFormat.ftm: "application/x-ndjson"}

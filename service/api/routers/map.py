@@ -17,6 +17,7 @@ from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
+from service.api.openapi import errors
 from service.api.views import node_out
 from service.core.db import Database
 from service.queries import map as q
@@ -24,13 +25,6 @@ from service.queries import map as q
 router = APIRouter(prefix="/v1/map", tags=["map"])
 
 MAX_POINTS = 50_000
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give the `read` permission"},
-    422: {"description": "Invalid `limit`"},
-}
-
 
 class PointGeometry(BaseModel):
     type: Literal["Point"] = "Point"
@@ -86,7 +80,7 @@ def _network(view: dict[str, Any] | None, policy: Policy) -> NetworkRef | None:
                       owner_agency=node.get("owner_agency"))
 
 
-@router.get("/deal-points", response_model=DealPoints, responses=ERRORS)
+@router.get("/deal-points", response_model=DealPoints, responses=errors({422: "Invalid `limit`"}))
 async def deal_points(
     request: Request,
     limit: int = Query(10_000, ge=1, le=MAX_POINTS, description="Most deal points returned"),

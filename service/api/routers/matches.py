@@ -22,6 +22,7 @@ from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
+from service.api.openapi import errors
 from service.api.responses import JSONResponse
 from service.api.routers.alerts import MatchReason
 from service.api.views import node_out
@@ -34,11 +35,7 @@ router = APIRouter(prefix="/v1/matches", tags=["matches"])
 
 Verdict = Literal["same", "different", "unsure"]
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give the needed permission"},
-    404: {"description": "No such candidate, or not one of the caller's agency's (nor the central agency's)"},
-}
+NOT_FOUND = "No such candidate, or not one of the caller's agency's (nor the central agency's)"
 
 
 class JudgementIn(BaseModel):
@@ -78,7 +75,7 @@ async def _view(tx: AsyncManagedTransaction, match: str, principal: Principal, p
             "persons": [node_out(p, policy) for p in row["persons"]], "judgements": row["judgements"]}
 
 
-@router.get("/{match_id}", response_model=MatchOut, responses=ERRORS)
+@router.get("/{match_id}", response_model=MatchOut, responses=errors({404: NOT_FOUND}))
 async def get_match(
     request: Request,
     match_id: str = Path(max_length=200),
@@ -100,8 +97,8 @@ async def get_match(
     return JSONResponse(out)
 
 
-@router.post("/{match_id}/judgement", response_model=MatchOut, status_code=201, responses={
-    **ERRORS, 422: {"description": "Invalid body: `verdict` is same, different or unsure"}})
+@router.post("/{match_id}/judgement", response_model=MatchOut, status_code=201, responses=errors({
+    404: NOT_FOUND, 422: "Invalid body: `verdict` is same, different or unsure"}))
 async def judge_match(
     body: JudgementIn,
     request: Request,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from service.access.auth import Principal, require
 from service.access.policy import PERMISSIONS, Policy
 from service.api.deps import get_policy
+from service.api.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["me"])
 
@@ -29,8 +30,7 @@ class Me(BaseModel):
     agencies: dict[str, str] = Field(description="Every agency of the access policy: code → name")
 
 
-@router.get("/me", response_model=Me, responses={401: {"description": "Missing or invalid bearer token"},
-                                                 403: {"description": "The token's roles give no permission"}})
+@router.get("/me", response_model=Me, responses=errors({403: "The token's roles give no permission"}))
 async def me(principal: Principal = Depends(require(*PERMISSIONS)), policy: Policy = Depends(get_policy)) -> Me:
     """The caller as its token and the access policy describe it: subject, agency, unit, roles,
     permissions, and whether its agency is the central one. Reads no data; not audited."""

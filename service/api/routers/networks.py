@@ -17,6 +17,7 @@ from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
+from service.api.openapi import errors
 from service.api.views import edge_out, node_out
 from service.core.db import Database
 from service.core.errors import not_found
@@ -25,13 +26,6 @@ from service.queries import networks as q
 router = APIRouter(prefix="/v1", tags=["networks"])
 
 MAX_ITEMS = 1000
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give the `read` permission"},
-    404: {"description": "No network with this id is known to the caller"},
-}
-
 
 class Member(BaseModel):
     person: dict[str, Any] = Field(description="The person, in full or as a stub")
@@ -107,7 +101,8 @@ def _territories(network: dict[str, Any], locations: list[dict[str, Any]]) -> li
     return out
 
 
-@router.get("/networks/{network_id}", response_model=NetworkSummary, responses=ERRORS)
+@router.get("/networks/{network_id}", response_model=NetworkSummary,
+            responses=errors({404: "No network with this id is known to the caller"}))
 async def get_network(
     request: Request,
     network_id: str = Path(max_length=200, description="Id of the network"),

@@ -21,6 +21,7 @@ from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
+from service.api.openapi import errors
 from service.api.views import node_out
 from service.core import clock, metrics
 from service.core.db import Database
@@ -30,12 +31,6 @@ from service.queries import objectives as q
 router = APIRouter(prefix="/v1", tags=["objectives"])
 
 Status = Literal["open", "closed"]
-
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give the needed permission"},
-}
-
 
 class ObjectiveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -78,13 +73,12 @@ def _pair_key(agency: str, entity: str, other_agency: str, other_entity: str) ->
     return f"objective_overlap|{agency}|{entity}|{other_agency}|{other_entity}"
 
 
-@router.post("/objectives", status_code=201, response_model=ObjectiveOut, responses={
-    **AUTH_ERRORS,
-    404: {"description": "No entity with this id is known to the caller"},
-    403: {"description": "Missing permission, or a unit-bound token declaring for another unit"},
-    409: {"description": "The unit already has an open objective on this entity"},
-    422: {"description": "Invalid body, or no unit in the body nor in the token"},
-})
+@router.post("/objectives", status_code=201, response_model=ObjectiveOut, responses=errors({
+    404: "No entity with this id is known to the caller",
+    403: "Missing permission, or a unit-bound token declaring for another unit",
+    409: "The unit already has an open objective on this entity",
+    422: "Invalid body, or no unit in the body nor in the token",
+}))
 async def create_objective(
     body: ObjectiveIn,
     request: Request,
@@ -158,7 +152,7 @@ async def create_objective(
     return _out(stored, None, policy)
 
 
-@router.get("/objectives", response_model=ObjectiveList, responses=AUTH_ERRORS)
+@router.get("/objectives", response_model=ObjectiveList)
 async def list_objectives(
     request: Request,
     status: Literal[Status, "all"] = Query("open"),
@@ -185,8 +179,8 @@ async def list_objectives(
     return ObjectiveList(items=items, total=total)
 
 
-@router.delete("/objectives/{objective_id}", response_model=ObjectiveOut, responses={
-    **AUTH_ERRORS, 404: {"description": "No objective with this id"}})
+@router.delete("/objectives/{objective_id}", response_model=ObjectiveOut, responses=errors({
+    403: "Missing permission, or another agency's objective", 404: "No objective with this id"}))
 async def close_objective(
     request: Request,
     objective_id: str = Path(max_length=200),

@@ -19,6 +19,7 @@ from service.access.auth import Principal, require
 from service.access.ownership import refuse_if_designated, require_owned
 from service.access.policy import Policy
 from service.api.deps import get_db, get_policy
+from service.api.openapi import errors
 from service.core import clock
 from service.core.db import Database
 from service.core.errors import not_found
@@ -27,15 +28,8 @@ from service.queries import review as q
 
 router = APIRouter(prefix="/v1", tags=["review"])
 
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give the needed permission"},
-}
-OWNED_ERRORS: dict[int | str, dict[str, Any]] = {
-    **AUTH_ERRORS,
-    403: {"description": "Not your agency's entity, an identifier, or no `write` permission"},
-    404: {"description": "No such entity, or one you may not know exists"},
-}
+OWNED_ERRORS = {403: "Not your agency's entity, an identifier, or no `write` permission",
+                404: "No such entity, or one you may not know exists"}
 
 
 class ReviewItem(BaseModel):
@@ -70,7 +64,7 @@ def _item(row: dict[str, Any], policy: Policy) -> ReviewItem:
     return ReviewItem(**row, retained_until=until)
 
 
-@router.get("/review-queue", response_model=ReviewQueue, responses=AUTH_ERRORS)
+@router.get("/review-queue", response_model=ReviewQueue)
 async def review_queue(
     request: Request,
     due_before: dt.date | None = Query(None, description="Only items due on or before this date (default: today)"),
@@ -97,7 +91,7 @@ async def review_queue(
     return ReviewQueue(items=items, total=total, due_before=due)
 
 
-@router.post("/review-queue/{entity_id}/confirm", response_model=ReviewItem, responses=OWNED_ERRORS)
+@router.post("/review-queue/{entity_id}/confirm", response_model=ReviewItem, responses=errors(OWNED_ERRORS))
 async def confirm_review(
     request: Request,
     entity_id: str = Path(max_length=200),
@@ -124,7 +118,7 @@ async def confirm_review(
 
 
 @router.delete("/review-queue/{entity_id}", response_model=ReviewDeleted,
-               responses={**OWNED_ERRORS, 409: {"description": "The entity is a live national priority target"}})
+               responses=errors({**OWNED_ERRORS, 409: "The entity is a live national priority target"}))
 async def delete_reviewed(
     request: Request,
     entity_id: str = Path(max_length=200),
