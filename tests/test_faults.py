@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def fault_neo4j() -> Iterator[LocalNeo4j]:
         server.stop()
 
 
-def _env(server: LiveService | None, neo: LocalNeo4j, state: Path) -> dict[str, str]:
+def _env(neo: LocalNeo4j, state: Path) -> dict[str, str]:
     return {
         "OFAST_GRAPH_NEO4J_URI": neo.uri, "OFAST_GRAPH_NEO4J_PASSWORD": neo.password(),
         "OFAST_GRAPH_JWT_SECRET": TEST_JWT_SECRET, "OFAST_GRAPH_STATE_DIR": str(state),
@@ -130,24 +130,34 @@ def _token(state: Path) -> str:
     return make_token(Settings(jwt_secret=TEST_JWT_SECRET, state_dir=state), agency="police", roles=["ingest"])
 
 
-def test_neo4j_killed_mid_stream(fault_neo4j: LocalNeo4j, tmp_path: Path) -> None:
-    api = LiveService(_env(None, fault_neo4j, tmp_path), log=tmp_path / "api.log")
+def _stream_through(api: LiveService, state: Path, fault: Callable[[], None]) -> Pusher:
+    """Push every batch through `api`, `fault` striking once a third is acknowledged; nothing may be
+    lost and no request may get a 500."""
     api.start()
-    pusher = Pusher(api.url, _token(tmp_path))
+    pusher = Pusher(api.url, _token(state))
     thread = threading.Thread(target=pusher.run)
     try:
         thread.start()
         while pusher.acknowledged < BATCHES // 3 and thread.is_alive():
             time.sleep(0.05)
-        fault_neo4j.kill()  # kill -9, mid-stream
-        time.sleep(2.0)
-        fault_neo4j.start()
+        fault()
         thread.join(300)
     finally:
         api.stop()
     assert pusher.error is None, pusher.error
     assert pusher.acknowledged == BATCHES
     assert "500" not in pusher.outcomes, pusher.outcomes
+    return pusher
+
+
+def test_neo4j_killed_mid_stream(fault_neo4j: LocalNeo4j, tmp_path: Path) -> None:
+    def kill_neo4j() -> None:
+        fault_neo4j.kill()  # kill -9, mid-stream
+        time.sleep(2.0)
+        fault_neo4j.start()
+
+    pusher = _stream_through(LiveService(_env(fault_neo4j, tmp_path), log=tmp_path / "api.log"), tmp_path,
+                             kill_neo4j)
     assert pusher.outcomes["503"] + sum(v for k, v in pusher.outcomes.items() if not k.isdigit()) > 0, \
         f"the fault was never observed: {pusher.outcomes}"
     _check_graph(fault_neo4j)
@@ -158,24 +168,13 @@ def test_api_restarted_mid_stream(fault_neo4j: LocalNeo4j, tmp_path: Path) -> No
     with neo4j.GraphDatabase.driver(fault_neo4j.uri, auth=(fault_neo4j.user, fault_neo4j.password())) as drv, \
             drv.session(database="neo4j") as session:
         session.run("MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-    port = free_port()
-    api = LiveService(_env(None, fault_neo4j, tmp_path), port=port, log=tmp_path / "api.log")
-    api.start()
-    pusher = Pusher(api.url, _token(tmp_path))
-    thread = threading.Thread(target=pusher.run)
-    try:
-        thread.start()
-        while pusher.acknowledged < BATCHES // 3 and thread.is_alive():
-            time.sleep(0.05)
+    api = LiveService(_env(fault_neo4j, tmp_path), log=tmp_path / "api.log")
+
+    def restart_api() -> None:
         api.kill()  # the API process dies with requests in flight
         time.sleep(1.0)
-        api = LiveService(api.env, port=port, log=tmp_path / "api.log")
-        api.start()
-        thread.join(300)
-    finally:
-        api.stop()
-    assert pusher.error is None, pusher.error
-    assert pusher.acknowledged == BATCHES
-    assert "500" not in pusher.outcomes, pusher.outcomes
+        api.start()  # the same port, environment and log
+
+    _stream_through(api, tmp_path, restart_api)
     _check_graph(fault_neo4j)
     _check_audit(fault_neo4j)
