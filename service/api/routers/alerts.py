@@ -16,12 +16,12 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from neo4j import AsyncManagedTransaction
 from pydantic import BaseModel, Field
 
 from service.access.auth import Principal, require
 from service.api.deps import get_db
 from service.api.openapi import errors
+from service.api.pagination import count_and_page
 from service.core import clock
 from service.core.db import Database
 from service.core.errors import not_found
@@ -86,13 +86,7 @@ async def list_alerts(
 ) -> AlertList:
     """The alerts of the caller's agency, newest first."""
     params = {"agency": principal.agency, "acknowledged": acknowledged, "limit": limit, "offset": offset}
-
-    async def work(tx: AsyncManagedTransaction) -> tuple[int, list[dict[str, Any]]]:
-        total = await (await tx.run(q.COUNT, params)).single()
-        rows = [r["alert"] async for r in await tx.run(q.LIST, params)]
-        return (total["total"] if total else 0), rows
-
-    total, rows = await db.read(work)
+    total, rows = await count_and_page(db, q.COUNT, q.LIST, params, "alert")
     items = [_out(r) for r in rows]
     await request.app.state.audit.record(principal, "alerts.list", target_ids=[a.id for a in items],
                                          result_count=len(items))

@@ -22,6 +22,7 @@ from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
 from service.api.openapi import errors
+from service.api.pagination import count_and_page
 from service.api.views import node_out
 from service.core import clock, metrics
 from service.core.db import Database
@@ -166,13 +167,7 @@ async def list_objectives(
     targeted entity as the caller may see it now."""
     params = {"agency": principal.agency, "status": status, "limit": limit, "offset": offset,
               "viewer": viewer_params(principal)}
-
-    async def work(tx: AsyncManagedTransaction) -> tuple[int, list[dict[str, Any]]]:
-        total = await (await tx.run(q.COUNT, params)).single()
-        rows = [r.data() async for r in await tx.run(q.LIST, params)]
-        return (total["total"] if total else 0), rows
-
-    total, rows = await db.read(work)
+    total, rows = await count_and_page(db, q.COUNT, q.LIST, params)
     items = [_out(r["objective"], r["entity"], policy) for r in rows]
     await request.app.state.audit.record(principal, "objectives.list", target_ids=[o.id for o in items],
                                          result_count=len(items))

@@ -20,6 +20,7 @@ from service.access.ownership import refuse_if_designated, require_owned
 from service.access.policy import Policy
 from service.api.deps import get_db, get_policy
 from service.api.openapi import errors
+from service.api.pagination import count_and_page
 from service.core import clock
 from service.core.db import Database
 from service.core.errors import not_found
@@ -78,13 +79,7 @@ async def review_queue(
     retention deletes each one. Confirm (`…/confirm`) what is still needed; delete the rest."""
     due = (due_before or clock.today()).isoformat()
     params = {"agency": principal.agency, "due_before": due, "limit": limit, "offset": offset}
-
-    async def work(tx: AsyncManagedTransaction) -> tuple[int, list[dict[str, Any]]]:
-        total = await (await tx.run(q.QUEUE_COUNT, params)).single()
-        rows = [r["item"] async for r in await tx.run(q.QUEUE_PAGE, params)]
-        return (total["total"] if total else 0), rows
-
-    total, rows = await db.read(work)
+    total, rows = await count_and_page(db, q.QUEUE_COUNT, q.QUEUE_PAGE, params, "item")
     items = [_item(r, policy) for r in rows]
     await request.app.state.audit.record(principal, "review.list", target_ids=[i.id for i in items],
                                          result_count=total)
