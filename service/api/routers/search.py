@@ -16,7 +16,8 @@ from graph_schema.normalise import IdentifierError, normalise
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import evaluation_params, viewer_params
-from service.api.deps import get_db, get_policy, require_purpose
+from service.api.deps import EntityTypes, Purpose, get_db, get_policy
+from service.api.openapi import errors
 from service.api.responses import JSONResponse
 from service.api.views import node_out
 from service.core import ids
@@ -30,28 +31,8 @@ router = APIRouter(prefix="/v1", tags=["search"])
 
 MAX_OFFSET = 10_000
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Missing X-Purpose header"},
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give `read`"},
-    422: {"description": "Invalid parameter (empty query, unknown type, malformed identifier…)"},
-}
-
-
-def parse_entity_types(type_: str | None) -> list[str]:
-    schema = get_schema()
-    if type_ is None or not type_.strip():
-        return schema.entity_types
-    names = list(dict.fromkeys(t.strip() for t in type_.split(",") if t.strip()))
-    identifiers = [n for n in names if n in schema.identifier_types]
-    if identifiers:
-        raise ApiError(422, "not_searchable",
-                       f"{identifiers} are identifiers: use GET /v1/lookup for a hit / no-hit answer")
-    unknown = [n for n in names if n not in schema.entity_types]
-    if unknown:
-        raise ApiError(422, "unknown_type",
-                       f"unknown entity type(s) {unknown}; known: {', '.join(schema.entity_types)}")
-    return names
+ERRORS = errors({400: "Missing X-Purpose header",
+                 422: "Invalid parameter (empty query, unknown type, malformed identifier…)"})
 
 
 class SearchHit(BaseModel):
@@ -85,7 +66,6 @@ class LookupResult(BaseModel):
 async def search(
     request: Request,
     q_: str = Query(..., alias="q", min_length=1, max_length=500, description="Names, aliases, labels…"),
-    type_: str | None = Query(None, alias="type", description="Entity type(s), comma-separated (default: all)"),
     limit: int = Query(20, ge=1, le=100),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     min_reliability: str | None = Query(None, max_length=10, description=(
@@ -93,7 +73,9 @@ async def search(
     min_accuracy: str | None = Query(None, max_length=10, description=(
         "Only entities whose information accuracy is at least this (1 best … 4): `2` keeps 1 and 2")),
     principal: Principal = Depends(require("read")),
-    purpose: str = Depends(require_purpose),
+    *,
+    purpose: Purpose,
+    types: EntityTypes,
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
 ) -> Any:
@@ -110,7 +92,6 @@ async def search(
     agency's minor (a Person under 18 when pushed) is never a result.
     """
     lucene = lucene_query(q_)
-    types = parse_entity_types(type_)
     evaluation = evaluation_params(min_reliability, min_accuracy) or {"min_reliability": "X", "min_accuracy": "4"}
     params = {"lucene": lucene, "types": types, "viewer": viewer_params(principal), **evaluation}
 
@@ -129,7 +110,8 @@ async def lookup(
                                                       "CryptoWallet or Email"),
     value: str = Query(..., min_length=1, max_length=256, description="The identifier as written; normalised"),
     principal: Principal = Depends(require("read")),
-    purpose: str = Depends(require_purpose),
+    *,
+    purpose: Purpose,
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
 ) -> Any:
