@@ -17,6 +17,7 @@ from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
+from service.api.openapi import errors
 from service.api.views import node_out
 from service.core.db import Database
 from service.core.errors import not_found
@@ -25,11 +26,7 @@ from service.queries import analytics as q
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's roles do not give the `read` permission"},
-    422: {"description": "Invalid query parameters"},
-}
+INVALID = "Invalid query parameters"
 
 
 class KeyPlayer(BaseModel):
@@ -69,8 +66,8 @@ class Bridges(BaseModel):
     total: int
 
 
-@router.get("/key-players", response_model=KeyPlayers, responses={
-    **ERRORS, 404: {"description": "No network with this id is known to the caller"}})
+@router.get("/key-players", response_model=KeyPlayers, responses=errors({
+    422: INVALID, 404: "No network with this id is known to the caller"}))
 async def key_players(
     request: Request,
     network: str = Query(max_length=200, description="Id of the network"),
@@ -131,7 +128,7 @@ async def key_players(
                                             approximate=approximate))
 
 
-@router.get("/bridges", response_model=Bridges, responses=ERRORS)
+@router.get("/bridges", response_model=Bridges, responses=errors({422: INVALID}))
 async def bridges(
     request: Request,
     limit: int = Query(50, ge=1, le=500),
