@@ -16,18 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.api.deps import get_db, get_policy
+from service.api.openapi import errors
 from service.core.db import Database
 from service.domain.sharing import grants as sharing
 
 router = APIRouter(prefix="/v1", tags=["grants"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's agency or role may not do this; or the entity is coded H2 (no "
-                         "dissemination without the owner's consent) and the caller is not its owner"},
-    404: {"description": "No entity with this id is known to the caller"},
-    422: {"description": "Unknown agency, nothing to grant, or a minor's record (hit / no-hit only)"},
-}
+FORBIDDEN = ("The caller's agency or role may not do this; or the entity is coded H2 (no dissemination "
+             "without the owner's consent) and the caller is not its owner")
+ERRORS = errors({403: FORBIDDEN, 404: "No entity with this id is known to the caller",
+                 422: "Unknown agency, nothing to grant, or a minor's record (hit / no-hit only)"})
 
 
 class GrantIn(BaseModel):
@@ -148,7 +146,7 @@ async def disseminate(body: DisseminationIn, request: Request, principal: Princi
 
 
 @router.get("/disseminations", response_model=DisseminationPage,
-            responses={401: ERRORS[401], 403: ERRORS[403], 400: {"description": "Invalid cursor"}})
+            responses=errors({403: FORBIDDEN, 400: "Invalid cursor"}))
 async def list_disseminations(
     request: Request,
     limit: int = Query(50, ge=1, le=500),
