@@ -46,6 +46,11 @@ def _purpose_header(request: Request) -> str:
     return request.headers.get("x-purpose", "").strip()
 
 
+def stated_purpose(request: Request) -> str | None:
+    """The purpose a caller may state (`X-Purpose`) where none is required; audited when given."""
+    return _purpose_header(request)[:MAX_PURPOSE] or None
+
+
 async def require_purpose(request: Request) -> str:
     """The stated purpose of a search or lookup (`X-Purpose`), required and audited."""
     purpose = _purpose_header(request)
@@ -58,8 +63,7 @@ async def require_purpose(request: Request) -> str:
 
 
 async def optional_purpose(request: Request) -> str | None:
-    """The purpose a caller may state (`X-Purpose`) where none is required; audited when given."""
-    return _purpose_header(request)[:MAX_PURPOSE] or None
+    return stated_purpose(request)
 
 
 Purpose = Annotated[str, Depends(require_purpose)]

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from service.access.auth import Principal, require
 from service.access.policy import Policy
-from service.api.deps import get_db, get_policy
+from service.api.deps import get_db, get_policy, stated_purpose
 from service.api.views import edge_out, node_out
 from service.core import clock
 from service.core.db import Database
@@ -66,10 +66,6 @@ def _with_etag(response: Response, item: dict[str, Any], policy: Policy) -> mode
     return _target_out(item, policy)
 
 
-def _purpose(request: Request) -> str | None:
-    return request.headers.get("x-purpose") or None
-
-
 @router.post("", status_code=201, response_model=models.TargetOut, responses={
     **ERRORS, 404: {"description": "No entity with this id is known to the caller"},
     409: {"description": "The entity is already an active or suspended priority target"},
@@ -86,7 +82,7 @@ async def propose(body: models.ProposalIn, request: Request, response: Response,
     item = await workflow.propose(db, principal, body)
     await request.app.state.audit.record(principal, "priority_target.propose",
                                          target_ids=[item["id"], body.entity_id], result_count=1,
-                                         purpose=_purpose(request))
+                                         purpose=stated_purpose(request))
     return _with_etag(response, item, policy)
 
 
@@ -103,7 +99,7 @@ async def list_targets(request: Request, page: Annotated[models.Page, Query()],
     """
     total, items = await workflow.fetch(db, principal, page, page.limit, page.offset)
     await request.app.state.audit.record(principal, "priority_target.list", target_ids=[i["id"] for i in items],
-                                         result_count=len(items), purpose=_purpose(request))
+                                         result_count=len(items), purpose=stated_purpose(request))
     return models.TargetList(items=[_target_out(i, policy) for i in items], total=total)
 
 
@@ -115,7 +111,7 @@ async def _export_entries(request: Request, db: Database, principal: Principal, 
     entries = [_target_out(i, policy).model_dump() for i in items]
     refuse_h2([e["entity"] for e in entries if e["entity"]], [], principal.agency)
     await request.app.state.audit.record(principal, action, target_ids=[i["id"] for i in items],
-                                         result_count=len(items), purpose=_purpose(request))
+                                         result_count=len(items), purpose=stated_purpose(request))
     return entries
 
 
@@ -160,7 +156,7 @@ async def get_target(target_id: str, request: Request, response: Response,
     """One entry, with its designated entity as the caller may see it; `ETag` is its version."""
     item = await workflow.read(db, principal, target_id)
     await request.app.state.audit.record(principal, "priority_target.read", target_ids=[target_id],
-                                         result_count=1 if item else 0, purpose=_purpose(request))
+                                         result_count=1 if item else 0, purpose=stated_purpose(request))
     if item is None:
         raise rules.not_found(target_id)
     return _with_etag(response, item, policy)
@@ -210,7 +206,7 @@ async def history(target_id: str, request: Request, principal: Principal = Depen
     """
     versions = await workflow.history(db, principal, target_id)
     await request.app.state.audit.record(principal, "priority_target.history", target_ids=[target_id],
-                                         result_count=len(versions), purpose=_purpose(request))
+                                         result_count=len(versions), purpose=stated_purpose(request))
     if not versions:
         raise rules.not_found(target_id)
     return models.HistoryOut(target_id=target_id, versions=[models.VersionOut.model_validate(v) for v in versions])
@@ -230,7 +226,7 @@ async def evidence(target_id: str, request: Request, principal: Principal = Depe
     """
     found = await workflow.evidence(db, principal, policy, target_id)
     await request.app.state.audit.record(principal, "priority_target.evidence", target_ids=[target_id],
-                                         result_count=1 if found else 0, purpose=_purpose(request))
+                                         result_count=1 if found else 0, purpose=stated_purpose(request))
     if found is None:
         raise rules.not_found(target_id)
     links = found["links_since_review"]
