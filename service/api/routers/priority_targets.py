@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.api.deps import get_db, get_policy, stated_purpose
+from service.api.openapi import errors
 from service.api.views import edge_out, node_out
 from service.core import clock
 from service.core.db import Database
@@ -24,21 +25,18 @@ router = APIRouter(prefix="/v1/priority-targets", tags=["priority targets"])
 
 EXPORT_MAX = 10_000
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    403: {"description": "The caller's role or agency may not do this"},
-    404: {"description": "No priority target with this id is visible to the caller"},
-}
-CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    400: {"description": "If-Match is not a version number"},
-    409: {"description": "Transition not allowed from the current status; `details.allowed` lists those that are"},
-    412: {"description": "If-Match names a version that is no longer current; nothing was changed"},
-    422: {"description": "A field the transition needs is missing or invalid"},
-}
-EXPORT_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS, 403: {"description": "Missing role, or an entry's entity is another agency's item coded H2 "
-                                   "(error `handling_h2`, its ids in `details`)"}}
+NOT_FOUND = "No priority target with this id is visible to the caller"
+ROLE_OR_AGENCY = "The caller's role or agency may not do this"
+ERRORS = errors({404: NOT_FOUND})
+CHANGE_ERRORS = errors({
+    403: ROLE_OR_AGENCY, 404: NOT_FOUND,
+    400: "If-Match is not a version number",
+    409: "Transition not allowed from the current status; `details.allowed` lists those that are",
+    412: "If-Match names a version that is no longer current; nothing was changed",
+    422: "A field the transition needs is missing or invalid",
+})
+EXPORT_ERRORS = errors({403: "Missing role, or an entry's entity is another agency's item coded H2 "
+                             "(error `handling_h2`, its ids in `details`)", 404: NOT_FOUND})
 
 
 def _target_out(item: dict[str, Any], policy: Policy) -> models.TargetOut:
@@ -66,10 +64,10 @@ def _with_etag(response: Response, item: dict[str, Any], policy: Policy) -> mode
     return _target_out(item, policy)
 
 
-@router.post("", status_code=201, response_model=models.TargetOut, responses={
-    **ERRORS, 404: {"description": "No entity with this id is known to the caller"},
-    409: {"description": "The entity is already an active or suspended priority target"},
-    422: {"description": "The entity is not a Person or a Network, or the body is invalid"}})
+@router.post("", status_code=201, response_model=models.TargetOut, responses=errors({
+    403: ROLE_OR_AGENCY, 404: "No entity with this id is known to the caller",
+    409: "The entity is already an active or suspended priority target",
+    422: "The entity is not a Person or a Network, or the body is invalid"}))
 async def propose(body: models.ProposalIn, request: Request, response: Response,
                   principal: Principal = Depends(require("write")),
                   db: Database = Depends(get_db), policy: Policy = Depends(get_policy)) -> models.TargetOut:
