@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from graph_schema import get_schema
 from service.access.auth import Principal, require
 from service.access.policy import Policy
+from service.api.openapi import errors
 from service.api.responses import JSONResponse
 from service.core.errors import ApiError
 from service.domain.ingest import write
@@ -48,13 +49,13 @@ _REQUEST_SCHEMA = _inline_refs(IngestRequest.model_json_schema(by_alias=True))
     "/ingest",
     response_model=IngestResponse,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST_SCHEMA}}}},
-    responses={
-        400: {"description": "The body is not JSON"},
-        403: {"description": "The batch names another agency's entity (each item listed), or no ingest right"},
-        413: {"description": "Too many items or too large a body (the limit is in the message)"},
-        422: {"description": "Invalid items: every error with its section, index and field; nothing written"},
-        503: {"description": "Neo4j unavailable: nothing was written, retry (ingest is idempotent)"},
-    },
+    responses=errors({
+        400: "The body is not JSON",
+        403: "The batch names another agency's entity (each item listed), or no ingest right",
+        413: "Too many items or too large a body (the limit is in the message)",
+        422: "Invalid items: every error with its section, index and field; nothing written",
+        503: "Neo4j unavailable: nothing was written, retry (ingest is idempotent)",
+    }),
 )
 async def ingest(request: Request, principal: Principal = Depends(require("ingest", "write"))) -> Any:
     """Push a batch of entities, identifiers and links, idempotently and atomically.
