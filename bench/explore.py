@@ -47,10 +47,9 @@ from typing import Any
 import neo4j
 
 from bench.http import LeanClient, Response
-from bench.ingest import _api, _raw, _wait_ready, graph_counts, raw_statements, wipe
-from bench.process import free_port, stop
+from bench.ingest import _api, _raw, graph_counts, raw_statements
+from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
 from graph_schema import get_schema
-from graph_schema.migrations import migrate
 from importers.demo import generate
 from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file
@@ -309,23 +308,14 @@ def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 
     driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
     secret = secrets.token_urlsafe(32)
     api_settings = settings.model_copy(update={"jwt_secret": secret})
-    env = {**os.environ, "OFAST_GRAPH_NEO4J_URI": uri, "OFAST_GRAPH_NEO4J_USER": user,
-           "OFAST_GRAPH_NEO4J_PASSWORD": password, "OFAST_GRAPH_JWT_SECRET": secret,
-           "OFAST_GRAPH_LOG_LEVEL": "WARNING"}
-    exe = os.path.join(os.path.dirname(sys.executable), "ofast-graph")
-    cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "service.cli"]
+    env = {**os.environ, **api_env(uri, user, password, secret)}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     try:
-        async def _migrate() -> None:
-            async with neo4j.AsyncGraphDatabase.driver(uri, auth=(user, password),
-                                                       notifications_min_severity="OFF") as adrv:
-                await migrate(adrv, database, get_schema())
-
-        asyncio.run(_migrate())
-        proc = subprocess.Popen([*cmd, "serve", "--port", str(port)], env=env)
+        migrate_schema(uri, (user, password), database)
+        proc = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)
         try:
-            asyncio.run(_wait_ready(base, proc))
+            wait_ready(base, proc)
             counts = graph_counts(driver, database)
             if not (reuse and counts["nodes"] >= 0.9 * nodes):
                 say(f"loading the demo scenario of {nodes} nodes ({load})…")

@@ -37,9 +37,8 @@ from typing import Any
 import httpx
 import neo4j
 
-from bench.process import free_port, stop
+from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
 from graph_schema import get_schema
-from graph_schema.migrations import migrate
 from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file
 from service.core.settings import Settings, get_settings
@@ -236,21 +235,6 @@ async def _raw(uri: str, auth: tuple[str, str], database: str,
 # --- API -------------------------------------------------------------------------------------
 
 
-async def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(base_url=base, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the API server exited with code {proc.returncode}")
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.3)
-    raise RuntimeError("the API server did not become ready")
-
-
 async def _api(base: str, tokens: dict[str, str], payloads: list[tuple[str, bytes]], concurrency: int
                ) -> tuple[float, int]:
     queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
@@ -283,15 +267,6 @@ async def _api(base: str, tokens: dict[str, str], payloads: list[tuple[str, byte
 
 
 # --- run -------------------------------------------------------------------------------------
-
-
-def wipe(driver: neo4j.Driver, database: str) -> None:
-    # One transaction per batch: `CALL … IN TRANSACTIONS` runs inside one outer transaction, which
-    # the server's transaction timeout (120 s locally) cuts short on a million-node graph.
-    while driver.execute_query("MATCH (n) WHERE NOT n:SchemaMigration WITH n LIMIT 10000 DETACH DELETE n "
-                               "RETURN count(*) AS deleted", database_=database).records[0]["deleted"]:
-        pass
-    driver.execute_query("MERGE (h:AuditHead {id: 'head'}) SET h.seq = 0, h.hash = ''", database_=database)
 
 
 def graph_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
@@ -327,25 +302,13 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
     raw_graph: dict[str, int] = {}
 
     driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
-    adrv = neo4j.AsyncGraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
-
-    async def _migrate() -> None:
-        try:
-            await migrate(adrv, settings.neo4j_database, get_schema())
-        finally:
-            await adrv.close()
-
-    asyncio.run(_migrate())
+    migrate_schema(uri, (user, password), settings.neo4j_database)
     port = free_port()
-    env = {**os.environ, "OFAST_GRAPH_NEO4J_URI": uri, "OFAST_GRAPH_NEO4J_USER": user,
-           "OFAST_GRAPH_NEO4J_PASSWORD": password, "OFAST_GRAPH_JWT_SECRET": secret,
-           "OFAST_GRAPH_LOG_LEVEL": "WARNING", "OFAST_GRAPH_MAX_BATCH_ITEMS": str(max(batch, 10_000))}
-    exe = os.path.join(os.path.dirname(sys.executable), "ofast-graph")
-    cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "service.cli"]
-    proc = subprocess.Popen([*cmd, "serve", "--port", str(port), "--workers", str(workers)], env=env)
+    env = {**os.environ, **api_env(uri, user, password, secret, max_batch_items=str(max(batch, 10_000)))}
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        asyncio.run(_wait_ready(base, proc))
+        wait_ready(base, proc)
         # Warm-up on other data (imports, identifier metadata, query plans in Neo4j), so that
         # neither side's first round pays one-off costs.
         warm = generate(min(2000, batch) * max(workers, 2), min(2000, batch), seed + 1)

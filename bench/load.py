@@ -54,9 +54,8 @@ from typing import Any
 import httpx
 import neo4j
 
-from bench.process import free_port, stop
+from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
 from graph_schema import get_schema
-from graph_schema.migrations import migrate
 from graph_schema.normalise import normalise
 from service.access.auth import make_token
 from service.core import ids
@@ -592,8 +591,8 @@ def verify_graph(driver: neo4j.Driver, database: str, run: LoadRun) -> dict[str,
 def verify_audit(env: Mapping[str, str], run: LoadRun | None = None) -> dict[str, Any]:
     """`ofast-graph audit verify --json` with the service's environment; with `run`, also that the
     chain holds at least one record per successful request of the run (each one is audited)."""
-    proc = subprocess.run([sys.executable, "-c", "from service.cli import app; app()", "audit", "verify", "--json"],
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run([*CLI, "audit", "verify", "--json"], env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=300, check=False)
     try:
         result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -618,20 +617,6 @@ def deadlock_retries(log: Path) -> int:
         return log.read_text(errors="replace").count("DeadlockDetected")
     except OSError:
         return 0
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the API exited with code {proc.returncode}")
-        try:
-            if httpx.get(base + "/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("the API did not become ready")
 
 
 def _uptime() -> str:
@@ -662,13 +647,6 @@ def tokens(settings: Settings) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return push, read
 
 
-def wipe(driver: neo4j.Driver, database: str) -> None:
-    with driver.session(database=database) as session:
-        session.run("MATCH (n) WHERE NOT n:SchemaMigration "
-                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-    driver.execute_query("MERGE (h:AuditHead {id: 'head'}) SET h.seq = 0, h.hash = ''", database_=database)
-
-
 def run(cfg: LoadConfig, workers: int = 1, settings: Settings | None = None, write_docs: bool = True,
         log: bool = True) -> dict[str, Any]:
     """The bench mode: wipe the configured Neo4j, serve the API, drive the load, verify, write the docs."""
@@ -678,29 +656,20 @@ def run(cfg: LoadConfig, workers: int = 1, settings: Settings | None = None, wri
     result: dict[str, Any] = {"machine": machine(uri, (user, password)), "load_avg_start": os.getloadavg(),
                               "uptime_start": _uptime(), "workers": workers}
     with neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF") as driver:
-        async def _migrate() -> None:
-            adrv = neo4j.AsyncGraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
-            try:
-                await migrate(adrv, settings.neo4j_database, get_schema())
-            finally:
-                await adrv.close()
-
-        asyncio.run(_migrate())
+        migrate_schema(uri, (user, password), settings.neo4j_database)
         wipe(driver, settings.neo4j_database)
         with tempfile.TemporaryDirectory(prefix="ofast-load-") as state:
             secret = secrets.token_hex(32)
-            env = {"OFAST_GRAPH_NEO4J_URI": uri, "OFAST_GRAPH_NEO4J_USER": user, "OFAST_GRAPH_NEO4J_PASSWORD": password,
-                   "OFAST_GRAPH_NEO4J_DATABASE": settings.neo4j_database, "OFAST_GRAPH_JWT_SECRET": secret,
-                   "OFAST_GRAPH_STATE_DIR": state, "OFAST_GRAPH_LOG_LEVEL": "WARNING"}
+            env = api_env(uri, user, password, secret, neo4j_database=settings.neo4j_database, state_dir=state)
             port = free_port()
             api_log = Path(state) / "api.log"
             with api_log.open("ab") as out:
-                proc = subprocess.Popen([sys.executable, "-c", "from service.cli import app; app()", "serve",
-                                         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+                proc = subprocess.Popen([*CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                         "--workers", str(workers)],
                                         env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
             base = f"http://127.0.0.1:{port}"
             try:
-                _wait_ready(base, proc)
+                wait_ready(base, proc)
                 push, read = tokens(settings.model_copy(update={"jwt_secret": secret}))
                 say(f"load: {cfg.pushers} pushers, {cfg.readers} readers, {cfg.seconds:.0f} s against {base} "
                     f"(Neo4j {uri}); load average {os.getloadavg()[0]:.2f}")

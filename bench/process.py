@@ -1,15 +1,51 @@
-"""The API processes the benchmarks start: a free loopback port, and a clean stop."""
+"""What a benchmark (or a test with live processes) starts from: the schema migrated, a wiped graph,
+the API in a child process on a free loopback port, waited for and stopped cleanly."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
+import sys
+import time
+
+import httpx
+import neo4j
+
+from graph_schema import get_schema
+from graph_schema.migrations import migrate
+
+# The `ofast-graph` command in this interpreter, whether or not the console script is installed.
+CLI = [sys.executable, "-c", "from service.cli import app; app()"]
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def api_env(uri: str, user: str, password: str, jwt_secret: str, **settings: str) -> dict[str, str]:
+    """The environment of a child API process: its Neo4j, its token secret, warnings only in its log;
+    `settings` adds or overrides others by name (`state_dir="/tmp/x"` is OFAST_GRAPH_STATE_DIR)."""
+    env = {"NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": password, "JWT_SECRET": jwt_secret,
+           "LOG_LEVEL": "WARNING"} | {name.upper(): value for name, value in settings.items()}
+    return {f"OFAST_GRAPH_{name}": value for name, value in env.items()}
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0, probe: str = "/readyz") -> None:
+    """Until `probe` answers 200; fails as soon as the process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the API exited with code {proc.returncode}")
+        try:
+            if httpx.get(base + probe, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the API did not become ready on {base}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -20,3 +56,23 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+def migrate_schema(uri: str, auth: tuple[str, str], database: str) -> None:
+    """Apply the schema's migrations (indexes, constraints), as the service does at startup."""
+
+    async def run() -> None:
+        async with neo4j.AsyncGraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF") as driver:
+            await migrate(driver, database, get_schema())
+
+    asyncio.run(run())
+
+
+def wipe(driver: neo4j.Driver, database: str) -> None:
+    """Delete all data, the audit chain included, but keep the schema and its migration records."""
+    # One transaction per batch: `CALL … IN TRANSACTIONS` runs inside one outer transaction, which
+    # the server's transaction timeout (120 s locally) cuts short on a million-node graph.
+    while driver.execute_query("MATCH (n) WHERE NOT n:SchemaMigration WITH n LIMIT 10000 DETACH DELETE n "
+                               "RETURN count(*) AS deleted", database_=database).records[0]["deleted"]:
+        pass
+    driver.execute_query("MERGE (h:AuditHead {id: 'head'}) SET h.seq = 0, h.hash = ''", database_=database)

@@ -26,7 +26,6 @@ import functools
 import json
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,8 +37,7 @@ import neo4j
 
 from bench.explore import api_request, pct
 from bench.http import LeanClient
-from bench.ingest import _wait_ready
-from bench.process import free_port
+from bench.process import api_env, free_port, stop, wait_ready
 from service.core.settings import get_settings
 from service.neo4j_local.connection import connection_params
 
@@ -160,14 +158,11 @@ def run(op: str = "lookup", requests: int = 300, warmup: int = 30, seed: int = 7
     secret = secrets.token_urlsafe(32)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "OFAST_GRAPH_NEO4J_URI": uri, "OFAST_GRAPH_NEO4J_USER": user,
-           "OFAST_GRAPH_NEO4J_PASSWORD": password, "OFAST_GRAPH_JWT_SECRET": secret,
-           "OFAST_GRAPH_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "bench.profile", "--serve", str(port)],
-                            env=env)
+    env = {**os.environ, **api_env(uri, user, password, secret)}
+    proc = subprocess.Popen([sys.executable, "-m", "bench.profile", "--serve", str(port)], env=env)
     client_ms: list[float] = []
     try:
-        asyncio.run(_wait_ready(base, proc))
+        wait_ready(base, proc)
         token = make_token(settings.model_copy(update={"jwt_secret": secret}), agency=VIEWER_AGENCY,
                            roles=["investigator"], unit="bench", ttl=3600)
         headers = {"Authorization": f"Bearer {token}", "X-Purpose": "bench profile"}
@@ -189,8 +184,7 @@ def run(op: str = "lookup", requests: int = 300, warmup: int = 30, seed: int = 7
 
         server, cpu_ms = asyncio.run(drive())
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        stop(proc)
     parts: dict[str, dict[str, float]] = {"client_total": _summary(client_ms)}
     parts["server_total"] = _summary([t["server"] for t in server])
     for part in PARTS:

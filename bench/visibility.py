@@ -21,7 +21,6 @@ DATA (schema and migrations are kept). Not a test: figures, not assertions.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import json
 import random
@@ -32,8 +31,8 @@ from typing import Any
 
 import neo4j
 
+from bench.process import migrate_schema, wipe
 from graph_schema import get_schema
-from graph_schema.migrations import migrate
 from service.access.visibility import node_known, node_view, rel_known, rel_view
 from service.core import ids
 from service.core.settings import get_settings
@@ -176,15 +175,6 @@ def load(driver: neo4j.Driver, database: str, nodes: dict[str, list[dict[str, An
             driver.execute_query(query, rows=rows[i:i + batch], database_=database)
 
 
-def wipe(driver: neo4j.Driver, database: str) -> None:
-    # One transaction per batch: `CALL … IN TRANSACTIONS` runs inside one outer transaction, which
-    # the server's transaction timeout (120 s locally) cuts short on a million-node graph.
-    while driver.execute_query("MATCH (n) WHERE NOT n:SchemaMigration AND NOT n:AuditHead AND NOT n:AuditEvent "
-                               "WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS deleted",
-                               database_=database).records[0]["deleted"]:
-        pass
-
-
 # --- timing --------------------------------------------------------------------------------------
 
 
@@ -270,14 +260,7 @@ def run(nodes: int = 100_000, samples: int = 200, seed: int = 7, agency: str = "
     database = settings.neo4j_database
     started = time.perf_counter()
 
-    async def migrate_schema() -> None:
-        adrv = neo4j.AsyncGraphDatabase.driver(uri, auth=(user, password))
-        try:
-            await migrate(adrv, database, get_schema())
-        finally:
-            await adrv.close()
-
-    asyncio.run(migrate_schema())
+    migrate_schema(uri, (user, password), database)
     with neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF") as driver:
         if not keep:
             wipe(driver, database)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,8 +12,8 @@ import neo4j
 import pytest
 from fastapi.testclient import TestClient
 
-from graph_schema import get_schema
-from graph_schema.migrations import migrate
+from bench.process import migrate_schema
+from bench.process import wipe as wipe_graph
 from service.access.auth import make_token
 from service.api.app import create_app
 from service.core.settings import Settings
@@ -48,27 +47,13 @@ def driver(neo4j_srv: Neo4jServer, settings: Settings) -> Iterator[neo4j.Driver]
     with neo4j.GraphDatabase.driver(neo4j_srv.uri, auth=(neo4j_srv.user, neo4j_srv.password),
                                     notifications_min_severity="OFF") as drv:
         drv.verify_connectivity()
-
-        async def run_migrations() -> None:
-            adrv = neo4j.AsyncGraphDatabase.driver(neo4j_srv.uri, auth=(neo4j_srv.user, neo4j_srv.password),
-                                                   notifications_min_severity="OFF")
-            try:
-                await migrate(adrv, settings.neo4j_database, get_schema())
-            finally:
-                await adrv.close()
-
-        asyncio.run(run_migrations())
+        migrate_schema(neo4j_srv.uri, (neo4j_srv.user, neo4j_srv.password), settings.neo4j_database)
         yield drv
 
 
 def wipe(drv: neo4j.Driver) -> None:
-    """Delete all data but keep the schema (indexes, constraints, migration records)."""
-    with drv.session(database="neo4j") as session:  # CALL IN TRANSACTIONS needs an implicit tx
-        session.run(
-            "MATCH (n) WHERE NOT n:SchemaMigration "
-            "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-        ).consume()
-    drv.execute_query("MERGE (h:AuditHead {id: 'head'}) SET h.seq = 0, h.hash = ''", database_="neo4j")
+    """Delete all data of the test database but keep the schema (indexes, constraints, migration records)."""
+    wipe_graph(drv, "neo4j")
 
 
 @pytest.fixture

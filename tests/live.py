@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bench.process import free_port, stop, wait_ready
 
 
 @dataclass
@@ -41,18 +33,7 @@ class LiveService:
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + ready_timeout
-        probe = "/readyz" if require_ready else "/healthz"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the API exited with {self.proc.returncode}")
-            try:
-                if httpx.get(self.url + probe, timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the API did not become ready on {self.url}")
+        wait_ready(self.url, self.proc, ready_timeout, "/readyz" if require_ready else "/healthz")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -61,9 +42,4 @@ class LiveService:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            stop(self.proc)

@@ -15,6 +15,7 @@ import httpx
 import neo4j
 from fastapi.testclient import TestClient
 
+from bench.process import api_env
 from service.access.auth import Principal
 from service.api.app import create_app
 from service.audit.journal import journal_dir
@@ -245,11 +246,9 @@ def test_records_in_the_journal_survive_kill_9(graph: neo4j.Driver, settings: Se
     """The API is killed (-9) after answering reads whose records are in its journal only: the next
     process replays them into the chain at startup, each exactly once, and the chain verifies."""
     state = tmp_path / "state"
-    env = {"OFAST_GRAPH_NEO4J_URI": settings.neo4j_uri, "OFAST_GRAPH_NEO4J_USER": settings.neo4j_user,
-           "OFAST_GRAPH_NEO4J_PASSWORD": settings.neo4j_password, "OFAST_GRAPH_JWT_SECRET": TEST_JWT_SECRET,
-           "OFAST_GRAPH_STATE_DIR": str(state), "OFAST_GRAPH_LOG_LEVEL": "WARNING",
-           # The mover waits an hour: every record is still only in the journal at the kill.
-           "OFAST_GRAPH_AUDIT_MOVE_DELAY_MS": "3600000"}
+    # The mover waits an hour: every record is still only in the journal at the kill.
+    env = api_env(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, TEST_JWT_SECRET,
+                  state_dir=str(state), audit_move_delay_ms="3600000")
     reader = {**bearer(token("gendarmerie", "analyst")), "X-Purpose": "case 2026/7"}
     api = LiveService(env, log=tmp_path / "api.log")
     api.start()

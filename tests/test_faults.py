@@ -20,13 +20,15 @@ import httpx
 import neo4j
 import pytest
 
+from bench.process import api_env, free_port
 from service.access.auth import make_token
 from service.audit.verify import verify_chain
 from service.core.db import Database
 from service.core.settings import Settings
 from service.neo4j_local.manager import LocalNeo4j, from_settings
+from tests.builders import bearer
 from tests.conftest import TEST_JWT_SECRET
-from tests.live import LiveService, free_port
+from tests.live import LiveService
 
 BATCHES = 30
 PER_BATCH = 20
@@ -62,11 +64,7 @@ def fault_neo4j() -> Iterator[LocalNeo4j]:
 
 
 def _env(neo: LocalNeo4j, state: Path) -> dict[str, str]:
-    return {
-        "OFAST_GRAPH_NEO4J_URI": neo.uri, "OFAST_GRAPH_NEO4J_PASSWORD": neo.password(),
-        "OFAST_GRAPH_JWT_SECRET": TEST_JWT_SECRET, "OFAST_GRAPH_STATE_DIR": str(state),
-        "OFAST_GRAPH_LOG_LEVEL": "WARNING",
-    }
+    return api_env(neo.uri, neo.user, neo.password(), TEST_JWT_SECRET, state_dir=str(state))
 
 
 class Pusher:
@@ -74,7 +72,7 @@ class Pusher:
 
     def __init__(self, url: str, token: str) -> None:
         self.url = url
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = bearer(token)
         self.outcomes: Counter[str] = Counter()
         self.acknowledged = 0
         self.error: str | None = None

@@ -15,6 +15,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
+from bench.process import api_env
 from tests.builders import Auth, bearer
 from tests.conftest import TEST_JWT_SECRET, cypher, wipe
 from tests.live import LiveService
@@ -119,11 +120,8 @@ def test_unknown_types_and_properties(client: TestClient, auth: Auth, graph: neo
 def live_api(neo4j_srv: Neo4jServer, driver: neo4j.Driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     wipe(driver)
     state = tmp_path_factory.mktemp("hostile")
-    api = LiveService({
-        "OFAST_GRAPH_NEO4J_URI": neo4j_srv.uri, "OFAST_GRAPH_NEO4J_USER": neo4j_srv.user,
-        "OFAST_GRAPH_NEO4J_PASSWORD": neo4j_srv.password, "OFAST_GRAPH_JWT_SECRET": TEST_JWT_SECRET,
-        "OFAST_GRAPH_STATE_DIR": str(state), "OFAST_GRAPH_LOG_LEVEL": "ERROR",
-    }, log=Path(state) / "api.log")
+    api = LiveService(api_env(neo4j_srv.uri, neo4j_srv.user, neo4j_srv.password, TEST_JWT_SECRET,
+                              state_dir=str(state), log_level="ERROR"), log=Path(state) / "api.log")
     api.start()
     try:
         yield api.url

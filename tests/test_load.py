@@ -16,6 +16,7 @@ from pathlib import Path
 import neo4j
 
 from bench import load
+from bench.process import api_env
 from service.core.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, wipe
 from tests.live import LiveService
@@ -26,9 +27,7 @@ SECONDS = 20.0
 
 def test_load_exactly_once(neo4j_srv: Neo4jServer, settings: Settings, driver: neo4j.Driver, tmp_path: Path) -> None:
     wipe(driver)
-    env = {"OFAST_GRAPH_NEO4J_URI": neo4j_srv.uri, "OFAST_GRAPH_NEO4J_USER": neo4j_srv.user,
-           "OFAST_GRAPH_NEO4J_PASSWORD": neo4j_srv.password, "OFAST_GRAPH_JWT_SECRET": TEST_JWT_SECRET,
-           "OFAST_GRAPH_STATE_DIR": str(tmp_path), "OFAST_GRAPH_LOG_LEVEL": "WARNING"}
+    env = api_env(neo4j_srv.uri, neo4j_srv.user, neo4j_srv.password, TEST_JWT_SECRET, state_dir=str(tmp_path))
     phases = {"start": time.monotonic()}
     api = LiveService(env, log=tmp_path / "api.log")
     api.start()

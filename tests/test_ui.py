@@ -20,6 +20,7 @@ import neo4j
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bench.process import api_env
 from importers.demo import SOURCE_SYSTEM, generate
 from service.access.auth import make_token
 from service.api.routers.ui import missing_vendor_files
@@ -135,11 +136,8 @@ def world(neo4j_srv: Neo4jServer, driver: neo4j.Driver, tmp_path_factory: pytest
     state = tmp_path_factory.mktemp("ui-state")
     settings = Settings(neo4j_uri=neo4j_srv.uri, neo4j_user=neo4j_srv.user, neo4j_password=neo4j_srv.password,
                         jwt_secret=TEST_JWT_SECRET, state_dir=state, log_level="WARNING")
-    service = LiveService(env={
-        "OFAST_GRAPH_NEO4J_URI": neo4j_srv.uri, "OFAST_GRAPH_NEO4J_USER": neo4j_srv.user,
-        "OFAST_GRAPH_NEO4J_PASSWORD": neo4j_srv.password, "OFAST_GRAPH_JWT_SECRET": TEST_JWT_SECRET,
-        "OFAST_GRAPH_STATE_DIR": str(state), "OFAST_GRAPH_LOG_LEVEL": "WARNING",
-    }, log=state / "api.log")
+    service = LiveService(env=api_env(neo4j_srv.uri, neo4j_srv.user, neo4j_srv.password, TEST_JWT_SECRET,
+                                      state_dir=str(state)), log=state / "api.log")
     service.start(ready_timeout=240)
     try:
         yield seed(service, settings)
