@@ -14,8 +14,7 @@
      through `bench.http.LeanClient` (one kept-alive connection; httpx alone would add ~2 ms);
    - `cypher`: the endpoint's own Cypher with the visibility predicates, through the driver as the
      endpoint runs it (`driver.execute_query`: one read transaction, BEGIN pipelined with the query);
-   - `raw`: the same Cypher without any predicate (`service.queries.*.RAW_*` / `raw_*`; for key
-     players, `RAW_KP_*` here).
+   - `raw`: the same Cypher without any predicate (`bench.baselines`).
    Key players (`GET /v1/analytics/key-players`) is a computation, not one query: each way
    fetches the network, its members and the subgraph around them, ranks it with the endpoint's
    own Brandes code (`service.domain.analytics.key_players.rank_persons`, in a thread as the endpoint does), then
@@ -46,6 +45,16 @@ from typing import Any
 
 import neo4j
 
+from bench.baselines import (
+    RAW_KP_MEMBERS,
+    RAW_KP_NETWORK,
+    RAW_KP_PERSONS,
+    RAW_LOOKUP,
+    RAW_SEARCH,
+    raw_kp_edges,
+    raw_neighbourhood,
+    raw_paths,
+)
 from bench.http import LeanClient, Response
 from bench.ingest import _api, _raw, graph_counts, raw_statements
 from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
@@ -93,46 +102,23 @@ def pct(values: list[float], q: float) -> float:
 # run as the endpoint runs it (`Database.read_records`: one pipelined read transaction).
 
 def neighbourhood(start: str, raw: bool) -> tuple[str, dict[str, Any]]:
-    query = qe.raw_neighbourhood(DEPTH, None) if raw else qe.neighbourhood(DEPTH, None)
+    query = raw_neighbourhood(DEPTH, None) if raw else qe.neighbourhood(DEPTH, None)
     return query, {"id": start, "limit": LIMIT, "edge_cap": 5 * LIMIT + 1, "viewer": VIEWER}
 
 
 def paths(pair: tuple[str, str], raw: bool) -> tuple[str, dict[str, Any]]:
-    query = qe.raw_paths(MAX_HOPS, None) if raw else qe.paths(MAX_HOPS, None)
+    query = raw_paths(MAX_HOPS, None) if raw else qe.paths(MAX_HOPS, None)
     return query, {"source": pair[0], "target": pair[1], "limit": PATH_LIMIT, "viewer": VIEWER}
 
 
 def search(q: str, raw: bool) -> tuple[str, dict[str, Any]]:
     params = {"lucene": lucene_query(q), "types": get_schema().entity_types, "viewer": VIEWER,
               "offset": 0, "limit": 20, "min_reliability": "X", "min_accuracy": "4"}
-    return qs.RAW_SEARCH if raw else qs.SEARCH, params
+    return RAW_SEARCH if raw else qs.SEARCH, params
 
 
 def lookup(value: str, raw: bool) -> tuple[str, dict[str, Any]]:
-    return qs.RAW_LOOKUP if raw else qs.LOOKUP, {"id": ids.identifier_id("Phone", value), "viewer": VIEWER}
-
-
-# Key players without the visibility predicates: the same subgraph shape (members, then 1-2 hops
-# over schema relationships, the network node left out), plain properties instead of views.
-RAW_KP_NETWORK = "MATCH (n:Node {id: $id}) WHERE n:Network RETURN properties(n) AS network"
-RAW_KP_MEMBERS = "MATCH (n:Node {id: $id})<-[r:MEMBER_OF]-(p:Person) RETURN p.id AS id, r.role AS role"
-RAW_KP_PERSONS = ("UNWIND $ids AS pid MATCH (p:Node {id: pid}) WHERE p:Person "
-                  "RETURN p.id AS id, properties(p) AS person")
-
-
-@functools.lru_cache
-def raw_kp_edges() -> str:
-    rels = get_schema().relationship_pattern()
-    return f"""
-MATCH (n:Node {{id: $id}})<-[:MEMBER_OF]-(m:Person)
-MATCH path = (m)-[:{rels}*1..2]-(:Node)
-WHERE all(y IN nodes(path) WHERE y:Node AND y <> n)
-UNWIND relationships(path) AS r
-WITH DISTINCT r
-LIMIT $max_edges
-WITH r, startNode(r) AS a, endNode(r) AS b
-RETURN a.id AS source, a:Person AS source_person, b.id AS target, b:Person AS target_person
-"""
+    return RAW_LOOKUP if raw else qs.LOOKUP, {"id": ids.identifier_id("Phone", value), "viewer": VIEWER}
 
 
 async def key_players(driver: neo4j.AsyncDriver, database: str, network: str, raw: bool) -> int:

@@ -14,8 +14,8 @@ quantifier's upper bound (`paths`, 1..8) and the number of breadth-first levels
 parameter.
 
 Each endpoint is one statement (one round trip): under load, round trips cost more than the
-traversal itself. The `raw_*` variants are the same statements without any visibility
-predicate — the baseline of bench/explore.py.
+traversal itself. `_neighbourhood(raw=True)` is the same statement without any visibility
+predicate — a baseline of bench/baselines.py.
 """
 
 from __future__ import annotations
@@ -121,32 +121,6 @@ CALL (a, b) {{
   WITH p LIMIT $limit
   RETURN collect({{nodes: [x IN nodes(p) | {node_view('x')}],
                    edges: [e IN relationships(p) | {rel_view('e')}]}}) AS paths
-}}
-RETURN a IS NOT NULL AS source_known, b IS NOT NULL AS target_known, paths
-"""
-
-
-# The same traversals without any visibility predicate: the baseline of bench/explore.py.
-@lru_cache
-def raw_neighbourhood(depth: int, types: tuple[str, ...] | None) -> str:
-    return _neighbourhood(depth, types, raw=True)
-
-
-@lru_cache
-def raw_paths(max_hops: int, types: tuple[str, ...] | None) -> str:
-    hops = int(max_hops)
-    if not 1 <= hops <= 8:
-        raise ValueError("max_hops must be in 1..8")
-    return f"""
-OPTIONAL MATCH (a:Node {{id: $source}})
-OPTIONAL MATCH (b:Node {{id: $target}})
-CALL (a, b) {{
-  WITH a, b WHERE a IS NOT NULL AND b IS NOT NULL
-  MATCH p = ALL SHORTEST (a)(()-[r:{rel_types(types)}]-(n:Node)){{1,{hops}}}(b)
-  WITH p LIMIT $limit
-  RETURN collect({{nodes: [x IN nodes(p) | properties(x)],
-                   edges: [e IN relationships(p) | {{props: properties(e), type: type(e),
-                                                     source: startNode(e).id, target: endNode(e).id}}]}}) AS paths
 }}
 RETURN a IS NOT NULL AS source_known, b IS NOT NULL AS target_known, paths
 """

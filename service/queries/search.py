@@ -42,20 +42,3 @@ WHERE {rel_known('r')} AND {node_hit('o')}
 WITH i, collect(DISTINCT r.owner_agency) + collect(DISTINCT o.owner_agency) AS owners
 RETURN i.id AS id, [a IN owners WHERE a IS NOT NULL] AS owners
 """
-
-# The same without the visibility predicates: the baseline of bench/explore.py.
-RAW_SEARCH = f"""
-CALL db.index.fulltext.queryNodes('{FULLTEXT_INDEX}', $lucene) YIELD node, score
-WHERE node:Entity AND node.type IN $types
-WITH node, score ORDER BY score DESC, node.id
-WITH collect({{n: node, s: score}}) AS hits
-RETURN size(hits) AS total, [h IN hits[$offset..($offset + $limit)] | {{node: properties(h.n), score: h.s}}] AS page
-"""
-
-RAW_LOOKUP = """
-OPTIONAL MATCH (i:Node {id: $id})
-WHERE i:Identifier
-OPTIONAL MATCH (i)-[r]-(o:Node)
-WITH i, collect(DISTINCT r.owner_agency) + collect(DISTINCT o.owner_agency) AS owners
-RETURN i.id AS id, [a IN owners WHERE a IS NOT NULL] AS owners
-"""
