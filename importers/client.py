@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -30,6 +30,7 @@ __all__ = [
     "ApiRequestError",
     "ApiUnavailableError",
     "AsyncIngestClient",
+    "BaseIngestClient",
     "EntityResult",
     "IngestClient",
     "IngestResult",
@@ -45,6 +46,9 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 # uvicorn drops idle connections after 5 s, httpx's default idle expiry: a request could go out on a
 # connection the server is closing. Expiring ours first avoids those needless transport retries.
 LIMITS = httpx.Limits(keepalive_expiry=2.0)
+
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 
 class ApiClientError(Exception):
     """Base of every error this client raises."""
@@ -243,8 +247,9 @@ def _parse_result(body: Any) -> IngestResult:
 class _Attempts:
     """What follows each attempt of one request — shared by the sync and the async client.
 
-    `failed` (transport error) and `refused` (non-2xx answer) return the delay before the next
-    attempt, or raise: `ApiRequestError` for an answer retrying cannot change (4xx, other 5xx),
+    `after` takes the attempt's outcome (an answer, or the transport error it ended in) and
+    returns the answer to keep (2xx) or the delay before the next attempt, or raises:
+    `ApiRequestError` for an answer retrying cannot change (4xx, other 5xx),
     `ApiUnavailableError` once the policy's attempts are spent.
     """
 
@@ -258,15 +263,16 @@ class _Attempts:
     def retries(self) -> int:
         return self.attempt - 1
 
-    def failed(self, exc: Exception) -> float:
-        # A write may have been committed before the answer was lost: resending an idempotent
-        # ingest converges; for reads it is harmless.
-        return self._next(f"{type(exc).__name__}: {exc}", None, None)
-
-    def refused(self, response: httpx.Response) -> float:
-        if response.status_code not in RETRY_STATUSES:
-            raise ApiRequestError(response.status_code, _decode(response), self.method, str(response.url))
-        return self._next(f"HTTP {response.status_code}", response.status_code, _retry_after(response))
+    def after(self, outcome: httpx.Response | httpx.TransportError) -> httpx.Response | float:
+        if isinstance(outcome, httpx.TransportError):
+            # A write may have been committed before the answer was lost: resending an idempotent
+            # ingest converges; for reads it is harmless.
+            return self._next(f"{type(outcome).__name__}: {outcome}", None, None)
+        if outcome.is_success:
+            return outcome
+        if outcome.status_code not in RETRY_STATUSES:
+            raise ApiRequestError(outcome.status_code, _decode(outcome), self.method, str(outcome.url))
+        return self._next(f"HTTP {outcome.status_code}", outcome.status_code, _retry_after(outcome))
 
     def _next(self, reason: str, status: int | None, retry_after: float | None) -> float:
         if self.attempt >= self.policy.max_attempts:
@@ -280,9 +286,9 @@ class _Attempts:
         return delay
 
 
-class IngestClient:
-    """Synchronous client; thread-safe (one httpx connection pool), so a few threads may push
-    independent batches through the same client.
+class BaseIngestClient(Generic[TransportT, HttpT]):
+    """What the sync and the async client share, as httpx's `BaseClient` does: the options, the
+    request headers, the retry decisions and the reading of answers. The subclasses do the I/O.
 
     - `token`: a bearer JWT (role `ingest` or `investigator`); ownership comes from it.
     - `source_system`: sent as `X-Source-System`, recorded as provenance.
@@ -302,10 +308,9 @@ class IngestClient:
         max_items: int = 5000,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: TransportT | None = None,
         on_retry: Callable[[int, str, float], None] | None = None,
         seed: int | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
@@ -314,14 +319,43 @@ class IngestClient:
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
         self._rng = random.Random(seed)
-        self._sleep = sleep
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if source_system:
             headers["X-Source-System"] = source_system
-        self._http = httpx.Client(
-            base_url=self.base_url, headers=headers, transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), limits=LIMITS,
-        )
+        self._http: HttpT = self._open(transport, base_url=self.base_url, headers=headers, limits=LIMITS,
+                                       timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+
+    def _open(self, transport: TransportT | None, **options: Any) -> HttpT:
+        raise NotImplementedError
+
+    def _attempts(self, method: str, path: str) -> _Attempts:
+        return _Attempts(method, self.base_url, path, self.retry, self._rng, self.on_retry)
+
+    def _chunks(self, batch: Mapping[str, Any]) -> Iterator[Chunk]:
+        return split_batch(batch, self.max_items)
+
+    @staticmethod
+    def _ingest_result(response: httpx.Response, retries: int) -> IngestResult:
+        result = _parse_result(_decode(response))
+        result.retries = retries
+        return result
+
+    @staticmethod
+    def _entity_request(entity_id: str, purpose: str | None) -> tuple[str, dict[str, str] | None]:
+        return f"/v1/entities/{entity_id}", {"X-Purpose": purpose} if purpose else None
+
+    @staticmethod
+    def _object(response: httpx.Response) -> dict[str, Any]:
+        body: dict[str, Any] = response.json()
+        return body
+
+
+class IngestClient(BaseIngestClient[httpx.BaseTransport, httpx.Client]):
+    """Synchronous client; thread-safe (one httpx connection pool), so a few threads may push
+    independent batches through the same client. Options: see `BaseIngestClient`."""
+
+    def _open(self, transport: httpx.BaseTransport | None, **options: Any) -> httpx.Client:
+        return httpx.Client(transport=transport, **options)
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -340,17 +374,17 @@ class IngestClient:
                 headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, int]:
         """Send one request, retrying while the service is unavailable; return the response
         (2xx) and how many retries it took. 4xx (and other 5xx) raise `ApiRequestError`."""
-        attempts = _Attempts(method, self.base_url, path, self.retry, self._rng, self.on_retry)
-        while True:
-            try:
-                response = self._http.request(method, path, json=json, params=params, headers=headers)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                delay = attempts.failed(exc)
-            else:
-                if response.is_success:
-                    return response, attempts.retries
-                delay = attempts.refused(response)
-            self._sleep(delay)
+        attempts = self._attempts(method, path)
+        while isinstance(answer := attempts.after(self._send(method, path, json, params, headers)), float):
+            time.sleep(answer)
+        return answer, attempts.retries
+
+    def _send(self, method: str, path: str, json: Any, params: Mapping[str, Any] | None,
+              headers: Mapping[str, str] | None) -> httpx.Response | httpx.TransportError:
+        try:
+            return self._http.request(method, path, json=json, params=params, headers=headers)
+        except httpx.TransportError as exc:  # timeouts included
+            return exc
 
     # -- API -------------------------------------------------------------------------------
     def push(self, batch: Mapping[str, Any]) -> IngestResult:
@@ -360,28 +394,22 @@ class IngestClient:
         earlier ones stay committed, and pushing the same batch again after fixing it is safe.
         """
         total = IngestResult()
-        for chunk in split_batch(batch, self.max_items):
-            result = self.push_chunk(chunk)
-            total.merge(result, chunk.entity_offset, chunk.link_offset)
+        for chunk in self._chunks(batch):
+            total.merge(self.push_chunk(chunk), chunk.entity_offset, chunk.link_offset)
         return total
 
     def push_chunk(self, chunk: Chunk) -> IngestResult:
-        response, retries = self.request("POST", "/v1/ingest", json=chunk.body())
-        result = _parse_result(_decode(response))
-        result.retries = retries
-        return result
+        return self._ingest_result(*self.request("POST", "/v1/ingest", json=chunk.body()))
 
     def iter_push(self, batch: Mapping[str, Any]) -> Iterator[tuple[Chunk, IngestResult]]:
         """Like `push`, one (chunk, result) at a time — for progress bars."""
-        for chunk in split_batch(batch, self.max_items):
+        for chunk in self._chunks(batch):
             yield chunk, self.push_chunk(chunk)
 
     def get_entity(self, entity_id: str, *, purpose: str | None = None) -> dict[str, Any]:
         """GET /v1/entities/{id}: the entity as this caller may see it."""
-        headers = {"X-Purpose": purpose} if purpose else None
-        response, _ = self.request("GET", f"/v1/entities/{entity_id}", headers=headers)
-        body: dict[str, Any] = response.json()
-        return body
+        path, headers = self._entity_request(entity_id, purpose)
+        return self._object(self.request("GET", path, headers=headers)[0])
 
     def ready(self) -> bool:
         """True when /readyz answers 200 (Neo4j reachable, schema migrated); no retries."""
@@ -400,43 +428,18 @@ class IngestClient:
                 return
             if time.monotonic() >= deadline:
                 raise ApiUnavailableError(f"{self.base_url}/readyz not ready after {timeout:.0f}s", attempts)
-            self._sleep(interval)
+            time.sleep(interval)
 
 
-class AsyncIngestClient:
+class AsyncIngestClient(BaseIngestClient[httpx.AsyncBaseTransport, httpx.AsyncClient]):
     """The same client for asyncio code (benchmarks, services): `await client.push(batch)`.
 
     Chunks of one batch go one after the other (a link's ends must be stored first); run
     several `push` calls concurrently for independent batches.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        source_system: str = "ofast-graph-importers",
-        max_items: int = 5000,
-        timeout: float = 60.0,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        on_retry: Callable[[int, str, float], None] | None = None,
-        seed: int | None = None,
-    ) -> None:
-        if max_items < 1:
-            raise ValueError("max_items must be at least 1")
-        self.base_url = base_url.rstrip("/")
-        self.max_items = max_items
-        self.retry = retry or RetryPolicy()
-        self.on_retry = on_retry
-        self._rng = random.Random(seed)
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        if source_system:
-            headers["X-Source-System"] = source_system
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=headers, transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), limits=LIMITS,
-        )
+    def _open(self, transport: httpx.AsyncBaseTransport | None, **options: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=transport, **options)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -452,31 +455,29 @@ class AsyncIngestClient:
                       params: Mapping[str, Any] | None = None,
                       headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, int]:
         """As `IngestClient.request`, awaiting between attempts."""
-        attempts = _Attempts(method, self.base_url, path, self.retry, self._rng, self.on_retry)
-        while True:
-            try:
-                response = await self._http.request(method, path, json=json, params=params, headers=headers)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                delay = attempts.failed(exc)
-            else:
-                if response.is_success:
-                    return response, attempts.retries
-                delay = attempts.refused(response)
-            await asyncio.sleep(delay)
+        attempts = self._attempts(method, path)
+        while isinstance(answer := attempts.after(await self._send(method, path, json, params, headers)), float):
+            await asyncio.sleep(answer)
+        return answer, attempts.retries
+
+    async def _send(self, method: str, path: str, json: Any, params: Mapping[str, Any] | None,
+                    headers: Mapping[str, str] | None) -> httpx.Response | httpx.TransportError:
+        try:
+            return await self._http.request(method, path, json=json, params=params, headers=headers)
+        except httpx.TransportError as exc:  # timeouts included
+            return exc
 
     async def push(self, batch: Mapping[str, Any]) -> IngestResult:
         """POST a batch to /v1/ingest, in as many requests as `max_items` requires."""
         total = IngestResult()
-        for chunk in split_batch(batch, self.max_items):
-            response, retries = await self.request("POST", "/v1/ingest", json=chunk.body())
-            result = _parse_result(_decode(response))
-            result.retries = retries
-            total.merge(result, chunk.entity_offset, chunk.link_offset)
+        for chunk in self._chunks(batch):
+            total.merge(await self.push_chunk(chunk), chunk.entity_offset, chunk.link_offset)
         return total
+
+    async def push_chunk(self, chunk: Chunk) -> IngestResult:
+        return self._ingest_result(*await self.request("POST", "/v1/ingest", json=chunk.body()))
 
     async def get_entity(self, entity_id: str, *, purpose: str | None = None) -> dict[str, Any]:
         """GET /v1/entities/{id}: the entity as this caller may see it."""
-        headers = {"X-Purpose": purpose} if purpose else None
-        response, _ = await self.request("GET", f"/v1/entities/{entity_id}", headers=headers)
-        body: dict[str, Any] = response.json()
-        return body
+        path, headers = self._entity_request(entity_id, purpose)
+        return self._object((await self.request("GET", path, headers=headers))[0])

@@ -200,19 +200,12 @@ class BatchWriter:
                 return False
         key = self._entity_key(item)
         at = self._entity_at.get(key)
-        if at is not None:
-            earlier = self._entities[at]
-            node = self._schema().nodes.get(str(item.get("type")))
-            if node is not None and node.is_identifier:
-                # An identifier has no owner: what each mention says about it adds up.
-                merged = {**(earlier.get("properties") or {}), **(item.get("properties") or {})}
-                item = {**item, "properties": merged} if merged else item
-            self._entities[at] = item
-            self.summary.duplicates += 1
-            return True
-        self._entity_at[key] = len(self._entities)
-        self._entities.append(item)
-        if len(self._entities) >= self.chunk_items:
+        node = self._schema().nodes.get(str(item.get("type")))
+        if at is not None and node is not None and node.is_identifier:
+            # An identifier has no owner: what each mention says about it adds up.
+            merged = {**(self._entities[at].get("properties") or {}), **(item.get("properties") or {})}
+            item = {**item, "properties": merged} if merged else item
+        if self._keep(self._entities, self._entity_at, key, item) and len(self._entities) >= self.chunk_items:
             self._flush_entities()
         return True
 
@@ -226,17 +219,21 @@ class BatchWriter:
             if errors:
                 self._refuse(item, errors, where)
                 return False
-        link_key = self._link_key(item)
-        at = self._link_at.get(link_key)
-        if at is not None:
-            self._links[at] = item
-            self.summary.duplicates += 1
-            return True
-        self._link_at[link_key] = len(self._links)
-        self._links.append(item)
-        if len(self._links) >= self.chunk_items:
+        if self._keep(self._links, self._link_at, self._link_key(item), item) and len(self._links) >= self.chunk_items:
             self._flush_entities()
             self._flush_links()
+        return True
+
+    def _keep(self, items: list[dict[str, Any]], at: dict[Any, int], key: Any, item: dict[str, Any]) -> bool:
+        """Buffer `item`: a later mention of a buffered key replaces it (the service refuses a request
+        naming the same item twice; last wins). True when the key is new to the buffer."""
+        earlier = at.get(key)
+        if earlier is not None:
+            items[earlier] = item
+            self.summary.duplicates += 1
+            return False
+        at[key] = len(items)
+        items.append(item)
         return True
 
     def add_batch(self, batch: dict[str, Any], where: str = "") -> None:
