@@ -13,6 +13,7 @@ from fastapi import Depends, Query, Request
 
 from graph_schema import get_schema
 from service.access.policy import Policy
+from service.access.visibility import evaluation_params
 from service.audit.trail import AuditLog
 from service.core.db import Database
 from service.core.errors import ApiError
@@ -106,6 +107,17 @@ async def _entity_types(type_: str | None = Query(
     return names
 
 
+async def _evaluation(
+    min_reliability: str | None = Query(None, max_length=10, description=(
+        "Only items whose source reliability is at least this (A best, then B, C, X): `B` keeps A and B")),
+    min_accuracy: str | None = Query(None, max_length=10, description=(
+        "Only items whose information accuracy is at least this (1 best … 4): `2` keeps 1 and 2")),
+) -> dict[str, str] | None:
+    return evaluation_params(min_reliability, min_accuracy)
+
+
+# `min_reliability=B&min_accuracy=2`: the evaluation filter, checked; None when the caller sets neither.
+Evaluation = Annotated[dict[str, str] | None, Depends(_evaluation)]
 # `types=KNOWS,USES`: the relationship types to follow, checked against the schema; None for all.
 RelationshipTypes = Annotated[tuple[str, ...] | None, Depends(_relationship_types)]
 # `type=Person,Case`: entity types, checked against the schema (identifier types refused); all by default.

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.access.auth import Principal, require
 from service.access.policy import Policy
-from service.access.visibility import evaluation_params, viewer_params
-from service.api.deps import OptionalPurpose, RelationshipTypes, get_db, get_policy
+from service.access.visibility import viewer_params
+from service.api.deps import Evaluation, OptionalPurpose, RelationshipTypes, get_db, get_policy
 from service.api.openapi import errors
 from service.api.responses import JSONResponse
 from service.api.views import edge_out, node_out
@@ -128,13 +128,9 @@ async def neighbourhood(
     depth: int = Query(1, ge=1, le=MAX_DEPTH, description="Hops from the entity, 1 to 3"),
     limit: int = Query(200, ge=1, le=MAX_LIMIT, description="Most nodes returned, the start node included"),
     format: ExportFormat = Query(ExportFormat.json, description="json, graphml or ftm"),
-    min_reliability: str | None = Query(None, max_length=10, description=(
-        "Only entities and links whose source reliability is at least this (A best, then B, C, X): "
-        "`B` keeps A and B")),
-    min_accuracy: str | None = Query(None, max_length=10, description=(
-        "Only entities and links whose information accuracy is at least this (1 best … 4): `2` keeps 1 and 2")),
     principal: Principal = Depends(require("read")),
     *,
+    evaluation: Evaluation,
     rel_types: RelationshipTypes,
     purpose: OptionalPurpose,
     db: Database = Depends(get_db),
@@ -155,7 +151,6 @@ async def neighbourhood(
     are left out); the start entity is always returned. Exports (`graphml`, `ftm`) containing
     another agency's H2 item are refused with 403 `handling_h2`.
     """
-    evaluation = evaluation_params(min_reliability, min_accuracy)
     edge_cap = EDGE_FACTOR * limit
     rows = await db.read_records(q.neighbourhood(depth, rel_types, evaluation is not None), id=entity_id,
                                  limit=limit, edge_cap=edge_cap + 1, viewer=viewer_params(principal),
