@@ -23,8 +23,10 @@ pushes.
 | Payment | TRANSFERRED payerAccount -> beneficiaryAccount (or the payer's/beneficiary's only account) |
 | Vehicle.owner | OWNS owner -> Vehicle |
 
-Whether a link may join two types is read from graph_schema (e.g. USES does not allow
-Company -> Phone, so a company's phone is reported as not mapped). Everything that is not
+The correspondences both directions share (schemata, ends, same-meaning properties) are
+declared in graph_schema.ftm, which the export uses too. Whether a link may join two types is
+read from graph_schema (e.g. USES does not allow Company -> Phone, so a company's phone is
+reported as not mapped). Everything that is not
 mapped — a whole entity, a link whose ends are unknown, a value that is not valid, an FtM
 property we have no place for — is counted per schema and reported, never silently dropped.
 """
@@ -44,6 +46,8 @@ from followthemoney.exc import FollowTheMoneyException
 from followthemoney.proxy import EntityProxy
 
 from graph_schema import Schema, get_schema
+from graph_schema.ftm import LINKS as FTM_LINKS
+from graph_schema.ftm import NODES as FTM_NODES
 from graph_schema.normalise import IdentifierError, normalise
 from importers.loader import BatchWriter, CountingLines, ImportSummary, numbered
 
@@ -55,6 +59,9 @@ ROLE_WORDS = {
 }
 VEHICLE_KINDS = {"Vessel": "boat", "Airplane": "aircraft"}
 CAR_WORDS = ("car", "voiture", "van", "truck", "camion", "motorcycle", "moto", "suv")
+# The FtM interval schemata this import reads, as graph_schema.ftm declares them.
+OWNERSHIP, DIRECTORSHIP = FTM_LINKS["OWNS"], FTM_LINKS["CONTROLS"]
+MEMBERSHIP, PAYMENT = FTM_LINKS["MEMBER_OF"], FTM_LINKS["TRANSFERRED"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,16 @@ def _get(proxy: EntityProxy, prop: str) -> list[str]:
 def _first(proxy: EntityProxy, prop: str) -> str | None:
     value: str | None = proxy.first(prop, quiet=True)
     return value
+
+
+def _values(proxy: EntityProxy, props: tuple[str, ...]) -> list[str]:
+    """The values of several properties, in their order."""
+    return [value for prop in props for value in _get(proxy, prop)]
+
+
+def _same(proxy: EntityProxy, type_: str) -> dict[str, Any]:
+    """Our properties of `type_` that an FtM property means the same as: its first value each."""
+    return {ours: _first(proxy, theirs) for ours, theirs in FTM_NODES[type_].properties.items()}
 
 
 def _date(values: list[str]) -> str | None:
@@ -159,9 +176,9 @@ class FtmMapper:
             return
         end = self._node_end(proxy)[0]
         self.index[proxy.id] = end
-        if proxy.schema.is_a("Ownership"):
-            for asset in _get(proxy, "asset"):
-                for owner in _get(proxy, "owner"):
+        if proxy.schema.is_a(OWNERSHIP.schema):
+            for asset in _get(proxy, OWNERSHIP.target):
+                for owner in _get(proxy, OWNERSHIP.source):
                     self.accounts[owner].append(asset)
 
     def _family(self, proxy: EntityProxy) -> str:
@@ -185,10 +202,8 @@ class FtmMapper:
             return End("Company", pid), ""
         if family in ("Company", "Organization"):
             return End("Company", pid), ""
-        if family == "BankAccount":
-            return self._identifier("BankAccount", _get(proxy, "iban") + _get(proxy, "accountNumber"))
-        if family == "Vehicle":
-            return self._identifier("Vehicle", _get(proxy, "registrationNumber") + _get(proxy, "imoNumber"))
+        if family in ("BankAccount", "Vehicle"):
+            return self._identifier(family, _values(proxy, FTM_NODES[family].value))
         if family == "Address":
             return End("Location", pid), ""
         return None, f"no mapping for FtM schema {proxy.schema.name}"
@@ -240,10 +255,9 @@ class FtmMapper:
         if end.type == "Person":
             props = self._person(proxy)
         elif end.type in ("Company", "Network"):
-            props = {"name": _first(proxy, "name")}
+            props = _same(proxy, end.type)
             if end.type == "Company":
-                props["registration_number"] = _first(proxy, "registrationNumber")
-                country = _first(proxy, "jurisdiction") or _first(proxy, "country")
+                country = props["country"] or _first(proxy, "country")
                 props["country"] = country.upper() if country else None
                 extra = _get(proxy, "name")[1:] + _get(proxy, "alias")
                 if extra:
@@ -254,7 +268,7 @@ class FtmMapper:
             props = self._address(proxy)
         elif end.type == "Vehicle":
             kind = VEHICLE_KINDS.get(proxy.schema.name)
-            vtype = (_first(proxy, "type") or "").lower()
+            vtype = (_first(proxy, FTM_NODES["Vehicle"].properties["kind"]) or "").lower()
             if kind is None and any(word in vtype for word in CAR_WORDS):
                 kind = "car"
             props = {"kind": kind}
@@ -269,8 +283,9 @@ class FtmMapper:
         return True, ""
 
     def _person(self, proxy: EntityProxy) -> dict[str, Any]:
+        same = FTM_NODES["Person"].properties
         names = _get(proxy, "name")
-        first, last = _first(proxy, "firstName"), _first(proxy, "lastName")
+        first, last = _first(proxy, same["first_name"]), _first(proxy, same["last_name"])
         if not first and not last and names:
             first, last = split_name(names[0])
             names = names[1:]
@@ -278,25 +293,25 @@ class FtmMapper:
             # The full name is redundant with first/last; only further names are aliases.
             names = [n for n in names if n != " ".join(p for p in (first, last) if p)]
         aliases: list[str] = []
-        for alias in _get(proxy, "alias") + _get(proxy, "weakAlias") + names:
+        for alias in _get(proxy, same["aliases"]) + _get(proxy, "weakAlias") + names:
             if alias not in aliases:
                 aliases.append(alias)
-        nationality = _first(proxy, "nationality") or _first(proxy, "citizenship")
-        if len(_get(proxy, "birthDate")) and _date(_get(proxy, "birthDate")) is None:
-            self._unmapped_part(proxy, "birthDate", "not a full date (YYYY-MM-DD)")
-        return {"first_name": first, "last_name": last, "aliases": aliases[:100],
-                "birth_date": _date(_get(proxy, "birthDate")),
+        nationality = _first(proxy, same["nationality"]) or _first(proxy, "citizenship")
+        birth = _get(proxy, same["birth_date"])
+        if birth and _date(birth) is None:
+            self._unmapped_part(proxy, same["birth_date"], "not a full date (YYYY-MM-DD)")
+        return {"first_name": first, "last_name": last, "aliases": aliases[:100], "birth_date": _date(birth),
                 "nationality": nationality.upper() if nationality else None}
 
     @staticmethod
     def _address(proxy: EntityProxy) -> dict[str, Any]:
-        label = _first(proxy, "full")
+        same = _same(proxy, "Location")
+        label = same["label"]
         if not label:
             town = " ".join(p for p in (_first(proxy, "postalCode"), _first(proxy, "city")) if p)
             parts = [_first(proxy, "street"), town]
             label = ", ".join(p for p in parts if p) or proxy.caption
-        return {"kind": "address", "label": label, "lat": _float(_first(proxy, "latitude")),
-                "lon": _float(_first(proxy, "longitude"))}
+        return {"kind": "address", "label": label, "lat": _float(same["lat"]), "lon": _float(same["lon"])}
 
     def _contacts(self, proxy: EntityProxy, end: End, out: _Out) -> None:
         """phone / email -> identifier + USES, when the schema lets this type use one."""
@@ -372,40 +387,43 @@ class FtmMapper:
 
         def first(prop: str) -> str | None:
             return _first(proxy, prop)
-        if family == "Ownership":
-            if not first("owner") or not first("asset"):
-                return False, "owner or asset missing"
-            share = _float(first("percentage"))
+        if family == OWNERSHIP.schema:
+            owner, asset = first(OWNERSHIP.source), first(OWNERSHIP.target)
+            if not owner or not asset:
+                return False, f"{OWNERSHIP.source} or {OWNERSHIP.target} missing"
+            share = _float(first(OWNERSHIP.percent["share"]))
             share = share / 100 if share is not None and 0 <= share <= 100 else None
-            return self._link(proxy, "OWNS", first("owner") or "", first("asset") or "", {"share": share}, out,
+            return self._link(proxy, "OWNS", owner, asset, {"share": share}, out,
                               what="edge", link_ref=pid, fallback="HOLDS")
-        if family == "Directorship":
-            if not first("director") or not first("organization"):
-                return False, "director or organization missing"
-            return self._link(proxy, "CONTROLS", first("director") or "", first("organization") or "",
-                              {"role": first("role")}, out, what="edge", link_ref=pid)
-        if family == "Membership":
-            member, org = first("member"), first("organization")
+        if family == DIRECTORSHIP.schema:
+            director, org = first(DIRECTORSHIP.source), first(DIRECTORSHIP.target)
+            if not director or not org:
+                return False, f"{DIRECTORSHIP.source} or {DIRECTORSHIP.target} missing"
+            return self._link(proxy, "CONTROLS", director, org, {"role": first(DIRECTORSHIP.properties["role"])}, out,
+                              what="edge", link_ref=pid)
+        if family == MEMBERSHIP.schema:
+            member, org = first(MEMBERSHIP.source), first(MEMBERSHIP.target)
             if not member or not org:
-                return False, "member or organization missing"
+                return False, f"{MEMBERSHIP.source} or {MEMBERSHIP.target} missing"
             org_end, reason = self._resolve(org)
             if org_end is None:
                 return False, f"organization {reason}"
             if org_end.type != "Network":
                 return False, f"organization maps to {org_end.type}, not a Network"
-            role = ROLE_WORDS.get((first("role") or "").strip().lower().replace(" ", "_"))
-            role = role or ("other" if first("role") else None)
+            written = first(MEMBERSHIP.properties["role"])
+            role = ROLE_WORDS.get((written or "").strip().lower().replace(" ", "_"))
+            role = role or ("other" if written else None)
             return self._link(proxy, "MEMBER_OF", member, org_end, {"role": role}, out, what="edge", link_ref=pid)
-        if family == "Payment":
-            payer = self._account(first("payerAccount"), first("payer"))
-            beneficiary = self._account(first("beneficiaryAccount"), first("beneficiary"))
+        if family == PAYMENT.schema:
+            payer = self._account(first(PAYMENT.source), first("payer"))
+            beneficiary = self._account(first(PAYMENT.target), first("beneficiary"))
             if payer is None or beneficiary is None:
                 return False, "payer or beneficiary account not resolvable"
-            amount = _float(first("amountEur"))
+            amount = _float(first(PAYMENT.properties["amount_eur"]))
             if amount is None and (first("currency") or "EUR").upper() == "EUR":
                 amount = _float(first("amount"))
-            return self._link(proxy, "TRANSFERRED", payer, beneficiary,
-                              {"amount_eur": amount, "date": _date(_get(proxy, "date") + _get(proxy, "startDate"))},
+            date = _date(_get(proxy, PAYMENT.properties["date"]) + _get(proxy, "startDate"))
+            return self._link(proxy, "TRANSFERRED", payer, beneficiary, {"amount_eur": amount, "date": date},
                               out, what="edge", link_ref=pid)
         return False, f"no mapping for FtM schema {proxy.schema.name}"
 

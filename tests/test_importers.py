@@ -20,6 +20,10 @@ import uvicorn
 from followthemoney import model
 from typer.testing import CliRunner
 
+from graph_schema import get_schema
+from graph_schema.ftm import LINKS as FTM_LINKS
+from graph_schema.ftm import NODES as FTM_NODES
+from graph_schema.ftm import UNKNOWN_LINK
 from importers.client import (
     ApiRequestError,
     ApiUnavailableError,
@@ -254,6 +258,24 @@ def test_client_retries_503_until_neo4j_is_back(settings: Settings, driver: neo4
 
 
 # -- ofast-graph import --------------------------------------------------------------------------
+
+def test_ftm_correspondence_names_real_types_and_properties() -> None:
+    """graph_schema.ftm names only our schema's types and properties, and FtM's schemata and
+    properties (an identifier's value may sit in a descendant's property: a Vessel's imoNumber)."""
+    schema = get_schema()
+    for type_, node in FTM_NODES.items():
+        ftm = model.get(node.schema)
+        assert ftm is not None and type_ in schema.nodes, type_
+        assert set(node.properties) <= set(schema.nodes[type_].properties), type_
+        for prop in (*node.properties.values(), *node.value):
+            assert any(s.get(prop) is not None for s in (ftm, *ftm.descendants)), (type_, prop)
+    for rel, link in (*FTM_LINKS.items(), ("", UNKNOWN_LINK)):
+        ftm = model.get(link.schema)
+        assert ftm is not None, link.schema
+        assert not rel or set(link.properties) | set(link.percent) <= set(schema.relationships[rel].properties), rel
+        for prop in (link.source, link.target, *link.properties.values(), *link.percent.values()):
+            assert ftm.get(prop) is not None, (rel, prop)
+
 
 def _ftm_entities() -> list[dict[str, Any]]:
     def make(schema: str, id_: str, **props: Any) -> Any:

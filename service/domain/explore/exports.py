@@ -9,7 +9,8 @@ GraphML: one `<node>` per node and one `<edge>` per edge, with attributes `type`
 `owner_agency`, `redacted`, `sharing`, `contact` (stubs), `value` (identifiers), then every
 schema property as `p_<name>` (lists joined with "; ") — only present on items seen in full.
 
-FollowTheMoney (v4), one entity per line:
+FollowTheMoney (v4), one entity per line, by the correspondence `graph_schema.ftm` declares for
+the import too (names and summaries are the export's own):
 
 | ofast-graph | FtM schema | properties |
 | --- | --- | --- |
@@ -56,26 +57,15 @@ from typing import Any
 from followthemoney import model
 from followthemoney.proxy import EntityProxy
 
+from graph_schema.ftm import LINKS as FTM_LINKS
+from graph_schema.ftm import NODES as FTM_NODES
+from graph_schema.ftm import UNKNOWN_LINK, FtmLink
 from service.access import handling
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 # Characters XML 1.0 cannot carry at all, even escaped: dropped from exported text.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-NODE_SCHEMA = {
-    "Person": "Person", "Company": "Company", "Network": "Organization", "Case": "CourtCase",
-    "Seizure": "Event", "Asset": "Asset", "Location": "Address", "Phone": "UserAccount",
-    "Email": "UserAccount", "BankAccount": "BankAccount", "Vehicle": "Vehicle", "CryptoWallet": "CryptoWallet",
-}
-# relationship type -> (FtM schema, property of the source end, property of the target end)
-EDGE_SCHEMA = {
-    "MEMBER_OF": ("Membership", "member", "organization"),
-    "OWNS": ("Ownership", "owner", "asset"),
-    "HOLDS": ("Ownership", "owner", "asset"),
-    "CONTROLS": ("Directorship", "director", "organization"),
-    "ASSOCIATE_OF": ("Associate", "person", "associate"),
-    "TRANSFERRED": ("Payment", "payerAccount", "beneficiaryAccount"),
-}
 
 
 def _clean(value: Any) -> str:
@@ -119,28 +109,22 @@ def _codes_text(item: dict[str, Any]) -> str | None:
     return "; ".join(parts) or None
 
 
-def _node_attrs(node: dict[str, Any]) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"type": node["type"], "label": _label(node), "redacted": bool(node.get("redacted"))}
-    for key in ("owner_agency", "sharing", "contact", "value", "ref", *CODE_ATTRS):
-        if node.get(key) is not None:
-            attrs[key] = node[key]
-    if not node.get("redacted"):
-        for key, value in (node.get("properties") or {}).items():
-            if value is not None:
-                attrs[f"p_{key}"] = value
+def _attrs(item: dict[str, Any], attrs: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """`attrs`, then the item's `keys` that have a value, then its properties unless it is a stub."""
+    attrs |= {key: item[key] for key in keys if item.get(key) is not None}
+    if not item.get("redacted"):
+        attrs |= {f"p_{key}": value for key, value in (item.get("properties") or {}).items() if value is not None}
     return attrs
+
+
+def _node_attrs(node: dict[str, Any]) -> dict[str, Any]:
+    return _attrs(node, {"type": node["type"], "label": _label(node), "redacted": bool(node.get("redacted"))},
+                  ("owner_agency", "sharing", "contact", "value", "ref", *CODE_ATTRS))
 
 
 def _edge_attrs(edge: dict[str, Any]) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"type": edge["type"], "redacted": bool(edge.get("redacted"))}
-    for key in ("owner_agency", "sharing", *CODE_ATTRS):
-        if edge.get(key) is not None:
-            attrs[key] = edge[key]
-    if not edge.get("redacted"):
-        for key, value in (edge.get("properties") or {}).items():
-            if value is not None:
-                attrs[f"p_{key}"] = value
-    return attrs
+    return _attrs(edge, {"type": edge["type"], "redacted": bool(edge.get("redacted"))},
+                  ("owner_agency", "sharing", *CODE_ATTRS))
 
 
 def _graphml_type(values: Iterable[Any]) -> str:
@@ -197,72 +181,50 @@ def _summary(*parts: tuple[str, Any]) -> str | None:
     return text or None
 
 
+def _ftm_schema(type_: str) -> str:
+    mapping = FTM_NODES.get(type_)
+    return mapping.schema if mapping is not None else "Thing"
+
+
 def _fill_node(proxy: EntityProxy, node: dict[str, Any]) -> None:
+    mapping = FTM_NODES.get(node["type"])
+    if mapping is None:
+        return
     p = node.get("properties") or {}
+    for ours, theirs in mapping.properties.items():
+        proxy.add(theirs, p.get(ours), quiet=True)
+    if mapping.value:
+        value = node.get("value")
+        for prop in mapping.value:  # the first property that takes the value (an IBAN, else an account number)
+            proxy.add(prop, value, quiet=True)
+            if proxy.get(prop, quiet=True):
+                break
+        proxy.add("name", value, quiet=True)
+    # What FtM has no property of the same meaning for: names and summaries.
     t = node["type"]
     if t == "Person":
-        proxy.add("firstName", p.get("first_name"), quiet=True)
-        proxy.add("lastName", p.get("last_name"), quiet=True)
         full = " ".join(x for x in (p.get("first_name"), p.get("last_name")) if x)
         proxy.add("name", full or None, quiet=True)
-        proxy.add("alias", p.get("aliases"), quiet=True)
-        proxy.add("birthDate", p.get("birth_date"), quiet=True)
-        proxy.add("nationality", p.get("nationality"), quiet=True)
-    elif t == "Company":
-        proxy.add("name", p.get("name"), quiet=True)
-        proxy.add("registrationNumber", p.get("registration_number"), quiet=True)
-        proxy.add("jurisdiction", p.get("country"), quiet=True)
     elif t == "Network":
-        proxy.add("name", p.get("name"), quiet=True)
         proxy.add("summary", _summary(("kind", p.get("kind"))), quiet=True)
         proxy.add("address", p.get("territory"), quiet=True)
     elif t == "Case":
         proxy.add("name", p.get("title") or p.get("reference") or node.get("ref"), quiet=True)
-        proxy.add("caseNumber", p.get("reference"), quiet=True)
-        proxy.add("fileDate", p.get("opened_at"), quiet=True)
-        proxy.add("status", p.get("status"), quiet=True)
-        proxy.add("court", p.get("jurisdiction"), quiet=True)
     elif t == "Seizure":
         proxy.add("name", f"Seizure {node.get('ref') or ''}".strip(), quiet=True)
-        proxy.add("date", p.get("date"), quiet=True)
-        proxy.add("address", p.get("place"), quiet=True)
         proxy.add("summary", _summary(("drug", p.get("drug")), ("quantity", p.get("quantity")),
                                       ("unit", p.get("unit")), ("method", p.get("method"))), quiet=True)
     elif t == "Asset":
-        proxy.add("name", p.get("label"), quiet=True)
-        proxy.add("amountEur", p.get("value_eur"), quiet=True)
         proxy.add("summary", _summary(("kind", p.get("kind")), ("status", p.get("status"))), quiet=True)
     elif t == "Location":
-        proxy.add("full", p.get("label"), quiet=True)
         proxy.add("name", p.get("label"), quiet=True)
-        proxy.add("latitude", p.get("lat"), quiet=True)
-        proxy.add("longitude", p.get("lon"), quiet=True)
         proxy.add("summary", _summary(("kind", p.get("kind")), ("insee_code", p.get("insee_code"))), quiet=True)
-    elif t == "Phone":
-        proxy.add("phone", node.get("value"), quiet=True)
-        proxy.add("name", node.get("value"), quiet=True)
-        proxy.add("service", "phone", quiet=True)
-    elif t == "Email":
-        proxy.add("email", node.get("value"), quiet=True)
-        proxy.add("name", node.get("value"), quiet=True)
-        proxy.add("service", "email", quiet=True)
-    elif t == "BankAccount":
-        value = node.get("value")
-        proxy.add("iban", value, quiet=True)
-        if not proxy.get("iban"):
-            proxy.add("accountNumber", value, quiet=True)
-        proxy.add("name", value, quiet=True)
-    elif t == "Vehicle":
-        proxy.add("registrationNumber", node.get("value"), quiet=True)
-        proxy.add("name", node.get("value"), quiet=True)
-        proxy.add("type", p.get("kind"), quiet=True)
-    elif t == "CryptoWallet":
-        proxy.add("publicKey", node.get("value"), quiet=True)
-        proxy.add("name", node.get("value"), quiet=True)
+    elif t in ("Phone", "Email"):
+        proxy.add("service", t.lower(), quiet=True)
 
 
 def _node_entity(node: dict[str, Any]) -> EntityProxy:
-    proxy = model.make_entity(NODE_SCHEMA.get(node["type"], "Thing"))
+    proxy = model.make_entity(_ftm_schema(node["type"]))
     proxy.id = node["id"]
     if node.get("redacted"):
         proxy.add("notes", _redacted_note(node), quiet=True)
@@ -272,55 +234,48 @@ def _node_entity(node: dict[str, Any]) -> EntityProxy:
     return proxy
 
 
+def _ends_fit(link: FtmLink, edge: dict[str, Any], schemata: dict[str, str]) -> bool:
+    """Whether FtM's interval schema accepts the edge's two ends as typed."""
+    schema = model.get(link.schema)
+    assert schema is not None
+    src_p, dst_p = schema.get(link.source), schema.get(link.target)
+    src_schema = model.get(schemata.get(edge["source"], "Thing"))
+    dst_schema = model.get(schemata.get(edge["target"], "Thing"))
+    return (src_p is not None and dst_p is not None and src_p.range is not None and dst_p.range is not None
+            and src_schema is not None and dst_schema is not None
+            and src_schema.is_a(src_p.range) and dst_schema.is_a(dst_p.range))
+
+
 def _edge_entity(edge: dict[str, Any], schemata: dict[str, str]) -> EntityProxy:
-    spec = EDGE_SCHEMA.get(edge["type"])
-    if spec is not None:
-        schema_name, src_prop, dst_prop = spec
-        schema = model.get(schema_name)
-        assert schema is not None
-        src_p, dst_p = schema.get(src_prop), schema.get(dst_prop)
-        src_range = src_p.range if src_p is not None else None
-        dst_range = dst_p.range if dst_p is not None else None
-        src_schema = model.get(schemata.get(edge["source"], "Thing"))
-        dst_schema = model.get(schemata.get(edge["target"], "Thing"))
-        fits = (src_range is not None and dst_range is not None and src_schema is not None
-                and dst_schema is not None and src_schema.is_a(src_range) and dst_schema.is_a(dst_range))
-        if not fits:
-            spec = None
-    if spec is None:
-        spec = ("UnknownLink", "subject", "object")
-    schema_name, src_prop, dst_prop = spec
-    proxy = model.make_entity(schema_name)
+    link = FTM_LINKS.get(edge["type"])
+    if link is None or not _ends_fit(link, edge, schemata):
+        link = UNKNOWN_LINK
+    proxy = model.make_entity(link.schema)
     proxy.id = str(edge["id"])
-    proxy.add(src_prop, edge["source"])
-    proxy.add(dst_prop, edge["target"])
-    if schema_name == "UnknownLink":
+    proxy.add(link.source, edge["source"])
+    proxy.add(link.target, edge["target"])
+    if link is UNKNOWN_LINK:
         proxy.add("role", edge["type"], quiet=True)
     proxy.add("description", _codes_text(edge), quiet=True)
     if edge.get("redacted"):
         proxy.add("description", _redacted_note(edge), quiet=True)
         return proxy
     p = edge.get("properties") or {}
-    if schema_name in ("Membership", "Directorship"):
-        proxy.add("role", p.get("role"), quiet=True)
-    elif schema_name == "Ownership":
-        share = p.get("share")
-        proxy.add("percentage", None if share is None else f"{float(share) * 100:g}", quiet=True)
-    elif schema_name == "Associate":
-        proxy.add("relationship", p.get("nature"), quiet=True)
-    elif schema_name == "Payment":
-        proxy.add("amountEur", p.get("amount_eur"), quiet=True)
-        proxy.add("date", p.get("date"), quiet=True)
-    else:
+    if link is UNKNOWN_LINK:
         details = _summary(*((k, v) for k, v in p.items() if v is not None))
         proxy.add("summary", details, quiet=True)
         proxy.add("date", p.get("since") or p.get("date"), quiet=True)
+    for ours, theirs in link.properties.items():
+        proxy.add(theirs, p.get(ours), quiet=True)
+    for ours, theirs in link.percent.items():
+        fraction = p.get(ours)
+        proxy.add(theirs, None if fraction is None else f"{float(fraction) * 100:g}", quiet=True)
     return proxy
 
 
 def to_ftm(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> str:
     """FollowTheMoney entities as JSON lines: the nodes first, then the relationships."""
-    schemata = {n["id"]: NODE_SCHEMA.get(n["type"], "Thing") for n in nodes}
+    schemata = {n["id"]: _ftm_schema(n["type"]) for n in nodes}
     lines = [json.dumps(_node_entity(n).to_dict(), ensure_ascii=False, sort_keys=True) for n in nodes]
     lines += [json.dumps(_edge_entity(e, schemata).to_dict(), ensure_ascii=False, sort_keys=True) for e in edges]
     return "\n".join(lines) + ("\n" if lines else "")
