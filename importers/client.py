@@ -401,11 +401,6 @@ class IngestClient(BaseIngestClient[httpx.BaseTransport, httpx.Client]):
     def push_chunk(self, chunk: Chunk) -> IngestResult:
         return self._ingest_result(*self.request("POST", "/v1/ingest", json=chunk.body()))
 
-    def iter_push(self, batch: Mapping[str, Any]) -> Iterator[tuple[Chunk, IngestResult]]:
-        """Like `push`, one (chunk, result) at a time — for progress bars."""
-        for chunk in self._chunks(batch):
-            yield chunk, self.push_chunk(chunk)
-
     def get_entity(self, entity_id: str, *, purpose: str | None = None) -> dict[str, Any]:
         """GET /v1/entities/{id}: the entity as this caller may see it."""
         path, headers = self._entity_request(entity_id, purpose)

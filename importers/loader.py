@@ -236,12 +236,6 @@ class BatchWriter:
         items.append(item)
         return True
 
-    def add_batch(self, batch: dict[str, Any], where: str = "") -> None:
-        for i, entity in enumerate(batch.get("entities") or []):
-            self.add_entity(entity, f"{where} entities[{i}]")
-        for i, link in enumerate(batch.get("links") or []):
-            self.add_link(link, f"{where} links[{i}]")
-
     def flush(self) -> None:
         self._flush_entities()
         self._flush_links()

@@ -98,9 +98,3 @@ CALL (c, a, b) {{
 }}
 RETURN c.id AS id
 """
-
-SAME_AS_VISIBLE = f"""
-MATCH (a:Node {{id: $a}})-[s:SAME_AS {{id: $same_as_id}}]->(b:Node {{id: $b}})
-WHERE {rel_known('s')}
-RETURN s.id AS id
-"""
