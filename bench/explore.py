@@ -11,7 +11,7 @@
    investigator may know of (non-central caller, so the visibility predicates really run).
 3. Times each operation, one request at a time after a warm-up, three ways in the same run:
    - `api`: the HTTP endpoint (auth, validation, Cypher with visibility, audit record, JSON),
-     through `bench.http.LeanClient` (one kept-alive connection; httpx alone would add ~2 ms);
+     through `bench.http.LeanClient` (one kept-alive connection; httpx's own cost would dominate);
    - `cypher`: the endpoint's own Cypher with the visibility predicates, through the driver as the
      endpoint runs it (`driver.execute_query`: one read transaction, BEGIN pipelined with the query);
    - `raw`: the same Cypher without any predicate (`bench.baselines`).
@@ -79,7 +79,7 @@ DEPTH = 2
 MAX_HOPS = 6
 PATH_LIMIT = 10
 KP_LIMIT = 20
-KEY_PLAYER_SAMPLES = 100  # a key-players call ranks a whole subgraph (~0.1-0.3 s): fewer samples
+KEY_PLAYER_SAMPLES = 100  # a key-players call ranks a whole subgraph, far slower than a read: fewer samples
 
 
 def cpu_pressure() -> float | None:

@@ -1,8 +1,8 @@
 """A minimal HTTP/1.1 keep-alive client for timing the API: one connection, one request at a time.
 
-httpx's `AsyncClient` spends about 2 ms of client-side CPU per request on this machine (measured:
-`GET /healthz` p50 2.8 ms through httpx, 0.44 ms through a bare socket), more than the service
-overhead the read benchmarks set out to measure, so their request times would mostly be httpx's.
+httpx's `AsyncClient` spends more client-side CPU per request than the service overhead the read
+benchmarks set out to measure (`GET /healthz` through httpx against a bare socket shows it), so
+their request times would mostly be httpx's.
 This client writes the request line and headers and reads the status line, the headers and a
 `Content-Length` or chunked body — nothing else (no redirects, no cookies, no TLS). Browsers and
 `curl` sit much closer to it than to httpx.

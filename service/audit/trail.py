@@ -107,12 +107,10 @@ class AuditLog:
                     segment = self._current_segment()
                     try:
                         if requests_in_flight() <= 1 and len(batch) == 1:
-                            # Nobody else to serve: syncing on the loop saves the thread hand-off
-                            # (lookup at 1M: audit wait p50 1.0 -> 0.5 ms, p95 2-4 -> 0.8 ms).
+                            # Nobody else to serve: syncing on the loop saves the thread hand-off.
                             journal.write_synced(segment.fd, data)
                         else:
-                            # Busy: in a thread, so the loop keeps serving while the disk syncs
-                            # (0.4 ms idle, several under I/O contention).
+                            # Busy: in a thread, so the loop keeps serving while the disk syncs.
                             await asyncio.to_thread(journal.write_synced, segment.fd, data)
                     except BaseException:
                         # Part of the batch may be in the file: later records go to a new one, so a

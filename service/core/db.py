@@ -50,8 +50,8 @@ _GRAPH_TYPES = (Node, Relationship, Path)
 def plain(record: neo4j.Record) -> dict[str, Any]:
     """A record as a dict. The queries return maps, lists and scalars (`properties(n)`, map
     projections), never nodes, so the values are kept as the driver built them: `record.data()`
-    would copy every nested map again — 1.4 ms for one depth-2 neighbourhood of 18 nodes, a third of
-    the query's own time. A node or relationship returned whole still gets `data()`'s conversion."""
+    would copy every nested map again, a sizeable share of a neighbourhood query's own time. A node
+    or relationship returned whole still gets `data()`'s conversion."""
     out = dict(record)
     if any(isinstance(v, _GRAPH_TYPES) for v in out.values()):
         return record.data()
