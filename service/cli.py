@@ -12,6 +12,7 @@ from rich.console import Console
 
 from importers.cli import demo_data_command, import_command
 from service.core.settings import Settings, get_settings
+from service.domain.ingest.bulk.command import bulk_load_command
 from service.neo4j_local.connection import with_local_server
 from service.neo4j_local.manager import LocalNeo4j, from_settings
 
@@ -26,6 +27,7 @@ app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(audit_app, name="audit")
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)
+app.command("bulk-load")(bulk_load_command)
 err = Console(stderr=True)
 
 
