@@ -185,8 +185,13 @@ def test_retention_deletes_exactly_the_expired(client: TestClient, auth: Auth, g
     cypher(graph, "MATCH (n:Entity) REMOVE n.review_due")
     legacy = _retention(monkeypatch, settings)
     assert legacy["counts"] == {"entities": 0, "identifiers": 0, "lookup_memories": 0, "review_dates_set": 2}
-    assert {r["due"] for r in cypher(graph, "MATCH (n:Entity) RETURN n.review_due AS due")} == {
-        clock.today().isoformat()}
+    # D-1 was re-pushed on the service clock after it moved: its date is 36 months after that update,
+    # already past today; the case, last written long ago, gets today.
+    d1 = ids.entity_id("douane", "Person", "D-1")
+    updated = {r["id"]: r["at"] for r in cypher(graph, "MATCH (n:Entity) RETURN n.id AS id, n.updated_at AS at")}
+    assert {r["id"]: r["due"] for r in cypher(graph, "MATCH (n:Entity) RETURN n.id AS id, n.review_due AS due")} == {
+        ids.entity_id("police", "Case", "C-kept"): clock.today().isoformat(),
+        d1: add_months(dt.date.fromisoformat(updated[d1][:10]), 36).isoformat()}
 
 
 def test_dates_and_policy_settings() -> None:
