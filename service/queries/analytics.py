@@ -12,12 +12,7 @@ from functools import lru_cache
 
 from graph_schema import get_schema
 from service.access.visibility import node_known, node_view, rel_full, rel_known
-
-NETWORK = f"""
-MATCH (n:Node {{id: $id}})
-WHERE n:Network AND {node_known('n')}
-RETURN {node_view('n')} AS network
-"""
+from service.queries.networks import NETWORK as NETWORK  # the network reads as on its own page
 
 MEMBERS = f"""
 MATCH (n:Node {{id: $id}})<-[r:MEMBER_OF]-(p:Person)

@@ -74,10 +74,7 @@ RETURN n {{.id, .type, .owner_agency, .owner_unit, .review_due}} AS entity,
 
 # Deletes the given entities that are still expired (one confirmed meanwhile stays) with their
 # links; returns each with the identifiers it was linked to.
-DELETE_EXPIRED = """
-UNWIND $ids AS id
-MATCH (n:Node {id: id})
-WHERE n:Entity AND n.review_due < $cutoff
+_DELETE_WITH_IDENTIFIERS = """
 OPTIONAL MATCH (n)--(i:Identifier)
 WITH n, collect(DISTINCT i.id) AS idents
 WITH n, idents, n {.id, .type, .owner_agency, .owner_unit, .review_due} AS entity
@@ -85,16 +82,17 @@ DETACH DELETE n
 RETURN entity, idents
 """
 
+DELETE_EXPIRED = """
+UNWIND $ids AS id
+MATCH (n:Node {id: id})
+WHERE n:Entity AND n.review_due < $cutoff
+""" + _DELETE_WITH_IDENTIFIERS
+
 # One entity of the caller's agency, deleted from the review queue: same shape as DELETE_EXPIRED.
 DELETE_OWNED = """
 MATCH (n:Node:Entity {id: $id})
 WHERE n.owner_agency = $agency
-OPTIONAL MATCH (n)--(i:Identifier)
-WITH n, collect(DISTINCT i.id) AS idents
-WITH n, idents, n {.id, .type, .owner_agency, .owner_unit, .review_due} AS entity
-DETACH DELETE n
-RETURN entity, idents
-"""
+""" + _DELETE_WITH_IDENTIFIERS
 
 # Identifiers nothing links to any more are deleted (they were merge keys of deleted data only).
 DELETE_ORPHANS = """
