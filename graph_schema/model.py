@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import ValidationError
+
+from graph_schema.values import adapter, message
 
 SCHEMA_FILE = Path(__file__).with_name("schema.yaml")
 
@@ -31,8 +32,6 @@ RESERVED = frozenset({
 NAME_RE = re.compile(r"^[A-Z][A-Za-z]*$")
 REL_RE = re.compile(r"^[A-Z][A-Z_]*$")
 PROP_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-MAX_STRING = 10_000
-MAX_LIST = 100
 
 
 class PropertyError(ValueError):
@@ -47,58 +46,16 @@ class Property:
     description: str = ""
 
     def coerce(self, value: Any) -> Any:
-        """Return the value as stored in Neo4j, or raise PropertyError saying what is expected."""
+        """Return the value as stored in Neo4j, or raise PropertyError saying what is expected
+        (the check of `graph_schema.values`, the one the ingest models make)."""
         if value is None:
             return None
-        t = self.type
-        if t in ("string", "text"):
-            if not isinstance(value, str):
-                raise PropertyError("expected a string")
-            if len(value) > MAX_STRING:
-                raise PropertyError(f"string longer than {MAX_STRING} characters")
-            return value
-        if t == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise PropertyError("expected an integer")
-            if not -(2**63) <= value < 2**63:
-                raise PropertyError("integer out of the 64-bit range")
-            return value
-        if t == "float":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise PropertyError("expected a number")
-            if not math.isfinite(value):
-                raise PropertyError("expected a finite number")
-            return float(value)
-        if t == "boolean":
-            if not isinstance(value, bool):
-                raise PropertyError("expected true or false")
-            return value
-        if t == "date":
-            if not isinstance(value, str):
-                raise PropertyError("expected a date as YYYY-MM-DD")
-            try:
-                return dt.date.fromisoformat(value).isoformat()
-            except ValueError:
-                raise PropertyError("expected a date as YYYY-MM-DD") from None
-        if t == "datetime":
-            if not isinstance(value, str):
-                raise PropertyError("expected an ISO 8601 date-time")
-            try:
-                parsed = dt.datetime.fromisoformat(value)
-            except ValueError:
-                raise PropertyError("expected an ISO 8601 date-time") from None
-            return parsed.isoformat()
-        if t == "enum":
-            if value not in self.values:
-                raise PropertyError(f"expected one of: {', '.join(self.values)}")
-            return value
-        if t == "list[string]":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise PropertyError("expected a list of strings")
-            if len(value) > MAX_LIST or any(len(v) > MAX_STRING for v in value):
-                raise PropertyError(f"at most {MAX_LIST} strings of {MAX_STRING} characters")
-            return value
-        raise PropertyError(f"unsupported type {t}")  # pragma: no cover - schema load rejects it
+        try:
+            return adapter(self.type, self.values).validate_python(value)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = f"item {error['loc'][0]}: " if error["loc"] else ""
+            raise PropertyError(where + message(error, self.type)) from None
 
 
 @dataclass(frozen=True)
