@@ -1,10 +1,18 @@
-"""Validation of an ingest batch and its translation into per-type write rows.
+"""The ingest contract, declared, and a valid batch's translation into per-type write rows.
 
-The hot path works on the decoded JSON directly (no per-item pydantic model): a batch of ten
-thousand items is checked field by field against `graph_schema`, every error is collected with
-its section, index and field, and valid batches come out as rows grouped by label or
-relationship type, ready for one `UNWIND` each. The pydantic models below only document the
-contract in the OpenAPI schema.
+The request models are derived from `graph_schema/schema.yaml` (`IngestModels`): one per node type
+(its declared properties, typed by `graph_schema.values`), one per relationship type (its ends
+limited to the node types its pairs allow), discriminated on `type`, strict, unknown keys refused.
+Identifier values are normalised by their type's validator. pydantic checks a whole batch in one
+call and reports every error where it is; `build_plan` turns them into the API's
+`{section, index, field, message}`, and the valid items into rows grouped by label or relationship
+type, ready for one `UNWIND` each. The endpoint's OpenAPI schema is generated from the same models
+(`request_schema`): what is documented is what is enforced.
+
+The models also hold the rules that tie two fields of one item (an H3 code and its note; a pair of
+end types a relationship does not link). The plan holds what depends on the caller (the agency's
+`max_sharing`, the policy's default codes), the ids and content hashes, and items named more than
+once in the batch.
 """
 
 from __future__ import annotations
@@ -13,14 +21,20 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NotRequired, Required, Union
 
-from pydantic import BaseModel, Field
+import orjson
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import ErrorDetails, PydanticCustomError, core_schema
+from typing_extensions import TypedDict  # pydantic needs its TypedDict before Python 3.12
 
-from graph_schema import Property, PropertyError, Schema
+from graph_schema import NodeType, Property, RelationshipType, Schema
 from graph_schema.normalise import IdentifierError, normalise
+from graph_schema.values import message, value_type
 from service.access.policy import (
     ACCURACY_CODES,
     HANDLING_CODES,
@@ -37,14 +51,12 @@ from service.core import clock, ids
 MAX_REF = 256
 MAX_HANDLING_NOTE = 2000
 CODE_KEYS = frozenset({"reliability", "accuracy", "handling", "handling_note"})
-ENTITY_KEYS = frozenset({"type", "ref", "sharing", "properties", "id"}) | CODE_KEYS
-LINK_KEYS = frozenset({"type", "from", "to", "sharing", "properties", "ref"}) | CODE_KEYS
 # What an item without codes holds (and what data stored before the codes existed reads as):
 # left out of the content hash, so such items keep the hash they always had.
 NO_CODES = {"reliability": "X", "accuracy": "4", "handling": "H0", "handling_note": None}
-END_KEYS = frozenset({"type", "ref"})
 # open < restricted < confidential: an agency's `max_sharing` caps how closely it may hold data.
 SHARING_RANK = {level: rank for rank, level in enumerate(SHARING_LEVELS)}
+SECTIONS = ("entities", "links")
 
 Status = Literal["created", "updated", "unchanged"]
 
@@ -58,43 +70,206 @@ _HANDLING_DOC = ("H0 crime prevention and repression only (default); H1 not to b
                  "the owner's consent; H3 other restriction, stated in `handling_note`")
 
 
-# --- documentation models (OpenAPI) ------------------------------------------------------------
+# --- value types of an item ---------------------------------------------------------------------
+
+# French numbers as partner systems usually write them ("06 12 34 56 78", "0612345678",
+# "+33 6 12 34 56 78"): their E.164 form is known without a full parse, which costs ~100 µs.
+# Anything else goes through phonenumbers (tests check both paths agree).
+_FR_NATIONAL = re.compile(r"0([1-9](?:[ .\-]?[0-9]{2}){4})")
+_FR_E164 = re.compile(r"\+33 ?([1-9](?:[ .\-]?[0-9]{2}){4})")
+_NOT_DIGIT = re.compile(r"[^0-9]")
 
 
-class EntityIn(BaseModel):
-    type: str = Field(description="A node type of the schema (Person, Case…, or an identifier type: Phone…)")
-    ref: str = Field(description="The agency's own reference; for an identifier, its value (normalised here)")
-    sharing: Sharing | None = Field(
-        None, description="Default from the policy (restricted); ignored for identifiers, which have no owner")
-    properties: dict[str, Any] = Field(default_factory=dict, description="Schema properties of the type")
-    id: str | None = Field(None, description="Optional: the id the service gave this item (checked, never chosen)")
-    reliability: Reliability | None = Field(None, description=_RELIABILITY_DOC + "; entities only")
-    accuracy: Accuracy | int | None = Field(None, description=_ACCURACY_DOC + "; entities only")
-    handling: Handling | None = Field(None, description=_HANDLING_DOC + "; entities only")
-    handling_note: str | None = Field(None, description="The restriction of an H3 item (required with H3, only then)")
+@lru_cache(maxsize=200_000)
+def _normalised(normaliser: str, value: str) -> str:
+    if normaliser == "phone":
+        match = _FR_NATIONAL.fullmatch(value) or _FR_E164.fullmatch(value)
+        if match:
+            return "+33" + _NOT_DIGIT.sub("", match.group(1))
+    return normalise(normaliser, value)
 
 
-class EndIn(BaseModel):
-    type: str
-    ref: str
+# Not blank as str.strip() sees it: Unicode white space and the separators \x1c-\x1f.
+Ref = Annotated[str, Strict(), Field(max_length=MAX_REF, pattern=r"[^\s\x1c-\x1f]")]
+LinkRef = Annotated[str, Strict(), Field(max_length=MAX_REF)]
+HandlingNote = Annotated[str, Strict(), Field(max_length=MAX_HANDLING_NOTE)]
+Id = Annotated[str, Strict()]
 
 
-class LinkIn(BaseModel):
-    type: str = Field(description="A relationship type of the schema (USES, MEMBER_OF…)")
-    from_: EndIn = Field(alias="from", description="Source end: the caller's own entity or an identifier")
-    to: EndIn = Field(description="Target end: the caller's own entity or an identifier")
-    sharing: Sharing | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
-    ref: str | None = Field(None, description="Distinguishes several links of one type between the same ends")
-    reliability: Reliability | None = Field(None, description=_RELIABILITY_DOC)
-    accuracy: Accuracy | int | None = Field(None, description=_ACCURACY_DOC)
-    handling: Handling | None = Field(None, description=_HANDLING_DOC)
-    handling_note: str | None = Field(None, description="The restriction of an H3 link (required with H3, only then)")
+def _identifier_ref(node: NodeType) -> Any:
+    """A ref of identifier type `node`: its value, normalised (the merge key across agencies)."""
+    normaliser = node.normaliser or ""
+
+    def clean(value: str) -> str:
+        try:
+            return _normalised(normaliser, value)
+        except IdentifierError as exc:
+            raise PydanticCustomError("identifier", "not a valid {type}: {reason}",
+                                      {"type": node.name, "reason": str(exc)}) from None
+
+    return Annotated[Ref, AfterValidator(clean)]
 
 
-class IngestRequest(BaseModel):
-    entities: list[EntityIn] = Field(default_factory=list)
-    links: list[LinkIn] = Field(default_factory=list)
+def _accuracy_code(value: Any) -> Any:
+    return str(value) if type(value) is int else value  # 1-4 as its code; true is no integer here
+
+
+AccuracyIn = Annotated[Accuracy | None, BeforeValidator(_accuracy_code, json_schema_input_type=Accuracy | int | None)]
+
+
+# --- the models -----------------------------------------------------------------------------------
+
+
+def _typed_dict(name: str, fields: dict[str, Any], doc: str = "") -> Any:
+    model = TypedDict(name, fields)  # type: ignore[misc]
+    model.__pydantic_config__ = ConfigDict(strict=True, extra="forbid", title=name)  # type: ignore[attr-defined]
+    if doc:
+        model.__doc__ = doc
+    return model
+
+
+def _optional(annotation: Any, description: str | None = None) -> Any:
+    return NotRequired[Annotated[annotation | None, Field(description=description)]]
+
+
+def _properties(owner: str, declared: dict[str, Property]) -> Any:
+    fields = {name: _optional(value_type(p.type, p.values), p.description or None) for name, p in declared.items()}
+    return _typed_dict(f"{owner}Properties", fields, f"Properties of a {owner} (null: no value)")
+
+
+def _rule(field_: str, text: str, **ctx: Any) -> PydanticCustomError:
+    """An item-level rule's error; `field` says where it is reported."""
+    return PydanticCustomError("item_rule", text, {"field": field_, **ctx})
+
+
+def _h3_note(item: dict[str, Any]) -> dict[str, Any]:
+    note = item.get("handling_note")
+    if item.get("handling") == "H3":
+        if note is None or not note.strip():
+            raise _rule("handling_note", "handling H3 needs a handling_note: the restriction, as text")
+    elif note is not None:
+        raise _rule("handling_note", "a handling_note goes with handling H3 only (this item's handling is "
+                                     "{handling})", handling=item.get("handling") or "the policy's default")
+    return item
+
+
+def _code_fields(owned: str) -> dict[str, Any]:
+    return {
+        "reliability": _optional(Reliability, _RELIABILITY_DOC + owned),
+        "accuracy": NotRequired[Annotated[AccuracyIn, Field(description=_ACCURACY_DOC + owned)]],
+        "handling": _optional(Handling, _HANDLING_DOC + owned),
+        "handling_note": _optional(HandlingNote, "The restriction of an H3 item (required with H3, only then)"),
+    }
+
+
+def _list_of(item: Any) -> Any:
+    return list[item]
+
+
+def _tagged(models: list[Any]) -> Any:
+    if len(models) == 1:
+        return models[0]
+    return Annotated[Union[tuple(models)], Field(discriminator="type")]  # noqa: UP007
+
+
+def pair_message(rel: RelationshipType, source: Any, target: Any) -> str:
+    allowed = ", ".join(f"{a}->{b}" for a, b in sorted(rel.pairs))
+    return f"{rel.name} does not link {source} to {target} (allowed: {allowed})"
+
+
+class IngestModels:
+    """The request models of one schema, and the adapters that validate with them."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.keys: dict[str, list[str]] = {}  # the fields of each item model, for "unknown field" messages
+        ends = {name: self._end(node) for name, node in schema.nodes.items()}
+        entity = _tagged([self._entity(node) for node in schema.nodes.values()])
+        link = _tagged([self._link(rel, ends) for rel in schema.relationships.values()])
+        self.request = _typed_dict("IngestRequest", {
+            "entities": _optional(_list_of(entity), "Owned entities and identifiers"),
+            "links": _optional(_list_of(link), "Links between the batch's entities, the caller's stored ones and "
+                                           "identifiers"),
+        }, "A batch of entities, identifiers and links")
+        self.batch: TypeAdapter[Any] = TypeAdapter(self.request)
+        self.sections: dict[str, TypeAdapter[Any]] = {"entities": TypeAdapter(_list_of(entity)),
+                                                       "links": TypeAdapter(_list_of(link))}
+
+    def _entity(self, node: NodeType) -> Any:
+        fields: dict[str, Any] = {
+            "type": Required[Annotated[Literal[node.name], Field(description="A node type of the schema")]],
+            "ref": Required[Annotated[
+                _identifier_ref(node) if node.is_identifier else Ref,
+                Field(description="The value, normalised here" if node.is_identifier
+                      else "The agency's own reference")]],
+            "sharing": _optional(Sharing, "Ignored: an identifier has no owner" if node.is_identifier
+                                 else "Default from the policy (restricted)"),
+            "properties": _optional(_properties(node.name, node.properties)),
+            "id": _optional(Id, "Optional: the id the service gave this item (checked, never chosen)"),
+        }
+        if node.is_identifier:
+            self.keys[node.name] = sorted(fields)
+            return _typed_dict(f"{node.name}In", fields, node.description)
+        fields |= _code_fields("; entities only")
+        self.keys[node.name] = sorted(fields)
+        return Annotated[_typed_dict(f"{node.name}In", fields, node.description), AfterValidator(_h3_note)]
+
+    @staticmethod
+    def _end(node: NodeType) -> Any:
+        return _typed_dict(f"{node.name}End", {
+            "type": Required[Literal[node.name]],
+            "ref": Required[_identifier_ref(node) if node.is_identifier else Ref],
+        }, f"A {node.name}: " + ("its value" if node.is_identifier else "your own, in this batch or stored"))
+
+    def _link(self, rel: RelationshipType, ends: dict[str, Any]) -> Any:
+        sources = sorted({a for a, _ in rel.pairs})
+        targets = sorted({b for _, b in rel.pairs})
+        fields: dict[str, Any] = {
+            "type": Required[Annotated[Literal[rel.name], Field(description="A relationship type of the schema")]],
+            "from": Required[_tagged([ends[name] for name in sources])],
+            "to": Required[_tagged([ends[name] for name in targets])],
+            "sharing": _optional(Sharing, "Default from the policy (restricted)"),
+            "properties": _optional(_properties(rel.name, rel.properties)),
+            "ref": _optional(LinkRef, "Distinguishes several links of one type between the same ends"),
+        } | _code_fields("")
+        self.keys[rel.name] = sorted(fields)
+        checks: list[Any] = [AfterValidator(_h3_note)]
+        if len(rel.pairs) < len(sources) * len(targets):  # the ends' types alone do not say it
+            def pair(item: dict[str, Any]) -> dict[str, Any]:
+                source, target = item["from"]["type"], item["to"]["type"]
+                if not rel.allows(source, target):
+                    raise _rule("type", pair_message(rel, source, target).replace("{", "{{").replace("}", "}}"))
+                return item
+            checks.append(AfterValidator(pair))
+        return Annotated[_typed_dict(f"{rel.name}In", fields, rel.description), *checks]
+
+
+_MODELS: dict[int, tuple[Schema, IngestModels]] = {}
+
+
+def ingest_models(schema: Schema) -> IngestModels:
+    """The models of `schema`, built once (a schema is a frozen value, but not hashable)."""
+    cached = _MODELS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = _MODELS[id(schema)] = (schema, IngestModels(schema))
+    return cached[1]
+
+
+class _PlainUnions(GenerateJsonSchema):
+    # The router inlines the schema's `$defs`, so a discriminator's mapping (references to them)
+    # would dangle; `oneOf` with each member's `type` constant says the same in plain JSON Schema.
+    def tagged_union_schema(self, schema: core_schema.TaggedUnionSchema) -> JsonSchemaValue:
+        out = super().tagged_union_schema(schema)
+        out.pop("discriminator", None)
+        return out
+
+
+def request_schema(schema: Schema) -> dict[str, Any]:
+    """The JSON schema of an ingest body: the models' own."""
+    return ingest_models(schema).batch.json_schema(schema_generator=_PlainUnions)
+
+
+# --- responses ------------------------------------------------------------------------------------
 
 
 class EntityResult(BaseModel):
@@ -115,6 +290,179 @@ class IngestResponse(BaseModel):
     batch_id: str
     entities: list[EntityResult]
     links: list[LinkResult]
+
+
+# --- errors: pydantic's, as the API says them --------------------------------------------------
+
+
+def _entry(section: str, index: int, field_: str, text: str) -> dict[str, Any]:
+    return {"section": section, "index": index, "field": field_, "message": text}
+
+
+class _Errors:
+    """Pydantic's errors of one batch as `{section, index, field, message}`. The raw body gives
+    the values a message quotes (an unknown type, a code out of its list)."""
+
+    def __init__(self, models: IngestModels, body: Any) -> None:
+        self.models = models
+        self.schema = models.schema
+        self.body = body
+
+    def translate(self, errors: Iterable[ErrorDetails]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        seen: set[tuple[str, int, str]] = set()
+        for error in errors:
+            entry = self.one(error)
+            key = (entry["section"], entry["index"], entry["field"])
+            if key not in seen:  # one error per field (a union reports each member's)
+                seen.add(key)
+                out.append(entry)
+        return out
+
+    def raw(self, section: str, index: int) -> Any:
+        try:
+            return self.body[section][index]
+        except (KeyError, IndexError, TypeError):
+            return None
+
+    def one(self, error: ErrorDetails) -> dict[str, Any]:
+        loc, kind = error["loc"], error["type"]
+        if len(loc) < 2 or not isinstance(loc[1], int):
+            return self.batch(error)
+        section, index = str(loc[0]), loc[1]
+        item = self.raw(section, index)
+        if len(loc) == 2:  # the item itself: not an object, or no known type
+            if kind == "model_attributes_type":
+                return _entry(section, index, "", "expected an object")
+            return _entry(section, index, "type", self.unknown_type(section, item))
+        owner, rest = str(loc[2]), loc[3:]
+        if not rest:  # a rule across the item's fields
+            return _entry(section, index, str((error.get("ctx") or {}).get("field", "")), error["msg"])
+        head = str(rest[0])
+        if section == "links" and head in ("from", "to"):
+            return self.end(error, section, index, head, rest[1:], item, owner)
+        if head == "properties" and len(rest) > 1:
+            return self.property(error, section, index, owner, rest[1:])
+        if kind == "extra_forbidden":
+            return self.unknown_field(section, index, owner, head)
+        got = item.get(head) if isinstance(item, dict) else None
+        if kind == "literal_error" and head in _CODE_MESSAGES:
+            return _entry(section, index, head, _CODE_MESSAGES[head].format(got=_shown(got)))
+        if kind == "string_pattern_mismatch":  # Ref's only pattern: not blank
+            return _entry(section, index, head, "expected a non-empty string")
+        return _entry(section, index, head, message(error))
+
+    @staticmethod
+    def batch(error: ErrorDetails) -> dict[str, Any]:
+        loc = error["loc"]
+        if not loc:
+            return _entry("batch", 0, "", 'expected an object {"entities": [...], "links": [...]}')
+        if error["type"] == "extra_forbidden":
+            return _entry("batch", 0, str(loc[0]), "unknown field; a batch has `entities` and `links`")
+        return _entry("batch", 0, str(loc[0]), "expected a list")
+
+    def unknown_type(self, section: str, item: Any) -> str:
+        tag = item.get("type") if isinstance(item, dict) else None
+        if section == "entities":
+            return f"unknown type {_shown(tag)} (known: {', '.join(self.schema.nodes)})"
+        return f"unknown relationship type {_shown(tag)} (known: {', '.join(self.schema.relationships)})"
+
+    def unknown_field(self, section: str, index: int, owner: str, key: str) -> dict[str, Any]:
+        node = self.schema.nodes.get(owner)
+        if key in CODE_KEYS and node is not None and node.is_identifier:
+            return _entry(section, index, key, f"{owner} is an identifier, shared and without owner: evaluation "
+                                               "and handling codes go on owned entities and links")
+        return _entry(section, index, key, f"unknown field (allowed: {', '.join(self.models.keys[owner])})")
+
+    def declared(self, section: str, owner: str) -> dict[str, Property]:
+        return (self.schema.nodes[owner] if section == "entities" else self.schema.relationships[owner]).properties
+
+    def property(self, error: ErrorDetails, section: str, index: int, owner: str,
+                 rest: tuple[int | str, ...]) -> dict[str, Any]:
+        name = f"properties.{rest[0]}"
+        if error["type"] == "extra_forbidden":
+            return _entry(section, index, name,
+                          f"unknown property of {owner} (known: {', '.join(self.declared(section, owner)) or 'none'})")
+        declared_type = self.declared(section, owner)[str(rest[0])].type
+        text = message(error, declared_type)
+        return _entry(section, index, name, f"item {rest[1]}: {text}" if len(rest) > 1 else text)
+
+    def end(self, error: ErrorDetails, section: str, index: int, side: str, rest: tuple[int | str, ...],
+            item: Any, rel_name: str) -> dict[str, Any]:
+        kind = error["type"]
+        if rest and str(rest[0]) in self.schema.nodes:  # the end's union member
+            rest = rest[1:]
+        if not rest and kind in ("model_attributes_type", "typed_dict_type", "dict_type", "missing"):
+            return _entry(section, index, side, 'expected an object {"type", "ref"}')
+        if not rest or (rest == ("type",) and kind == "literal_error"):  # no type this side allows
+            end = item.get(side) if isinstance(item, dict) else None
+            tag = end.get("type") if isinstance(end, dict) else None
+            if not isinstance(tag, str) or tag not in self.schema.nodes:
+                return _entry(section, index, f"{side}.type", f"unknown type {_shown(tag)}")
+            other = item.get("to" if side == "from" else "from")
+            other_type = other.get("type") if isinstance(other, dict) else None
+            pair = (tag, other_type) if side == "from" else (other_type, tag)
+            return _entry(section, index, "type", pair_message(self.schema.relationships[rel_name], *pair))
+        name = f"{side}.{rest[0]}"
+        if kind == "extra_forbidden":
+            return _entry(section, index, name, "unknown field (allowed: ref, type)")
+        if kind == "string_pattern_mismatch":
+            return _entry(section, index, name, "expected a non-empty string")
+        return _entry(section, index, name, message(error))
+
+
+_CODE_MESSAGES = {
+    "sharing": f"expected one of: {', '.join(SHARING_LEVELS)} (got {{got}})",
+    "reliability": f"expected one of {', '.join(RELIABILITY_CODES)} (source reliability, A best, X cannot be "
+                   "assessed), got {got}",
+    "accuracy": f"expected one of {', '.join(ACCURACY_CODES)} (information accuracy, 1 best, 4 cannot be judged), "
+                "as a string or an integer, got {got}",
+    "handling": f"expected one of {', '.join(HANDLING_CODES)}, got {{got}}",
+}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _validate(models: IngestModels, body: Any, plan: Plan) -> dict[str, list[tuple[int, Any]]]:
+    """The valid items of each section, with their indexes; every error into `plan`.
+
+    `body` is the request's bytes or an already decoded batch. Bytes are parsed and validated in
+    one pass: no decoded copy of the batch for the garbage collector to walk meanwhile. Any
+    error there, the JSON's own included, sends the body the decoded way: orjson's parser says
+    whether it is JSON at all as it always has (a NaN or a 1e400 is not), and the errors are
+    read against the decoded items."""
+    if isinstance(body, bytes | bytearray):
+        try:
+            valid = models.batch.validate_json(body)
+        except ValidationError:
+            body = orjson.loads(body)  # a body that is no JSON raises orjson.JSONDecodeError
+        else:
+            plan.items = sum(len(valid.get(section) or ()) for section in SECTIONS)
+            return {section: list(enumerate(valid.get(section) or ())) for section in SECTIONS}
+    plan.items = count_items(body)
+    try:
+        valid = models.batch.validate_python(body)
+    except ValidationError as exc:
+        plan.errors.extend(_Errors(models, body).translate(exc.errors(include_url=False)))
+    else:
+        return {section: list(enumerate(valid.get(section) or ())) for section in SECTIONS}
+    # The valid items of an invalid batch are planned too: their own checks (ownership, link
+    # ends) are reported with the rest, so one answer lists everything to fix.
+    out: dict[str, list[tuple[int, Any]]] = {section: [] for section in SECTIONS}
+    if not isinstance(body, dict):
+        return out
+    broken = {(e["section"], e["index"]) for e in plan.errors}
+    for section in SECTIONS:
+        items = body.get(section)
+        if not isinstance(items, list):
+            continue
+        keep = [i for i in range(len(items)) if (section, i) not in broken]
+        valid_items = models.sections[section].validate_python([items[i] for i in keep])
+        out[section] = list(zip(keep, valid_items, strict=True))
+    return out
 
 
 # --- the plan ---------------------------------------------------------------------------------
@@ -154,14 +502,17 @@ class LinkRow:
 
 @dataclass
 class Plan:
+    """The rows of a batch, one per item and index."""
+
     entities: list[EntityRow] = field(default_factory=list)
     links: list[LinkRow] = field(default_factory=list)
+    items: int = 0  # in the request, valid or not (for the size limit)
     # identifiers named only as link ends: merged too, not reported among the entities
     extra_identifiers: dict[str, EntityRow] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
-    def error(self, section: str, index: int, field_: str, message: str) -> None:
-        self.errors.append({"section": section, "index": index, "field": field_, "message": message})
+    def error(self, section: str, index: int, field_: str, message_: str) -> None:
+        self.errors.append(_entry(section, index, field_, message_))
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -175,47 +526,6 @@ def content_hash(sharing: str, props: dict[str, Any], codes: dict[str, Any] | No
     if codes and codes != NO_CODES:
         text += "\n" + _CANONICAL.encode(codes)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _codes(plan: Plan, section: str, index: int, item: dict[str, Any], policy: Policy) -> dict[str, Any]:
-    """The item's evaluation and handling codes, policy defaults for those not given."""
-    out: dict[str, Any] = {"reliability": policy.default_reliability, "accuracy": policy.default_accuracy,
-                           "handling": policy.default_handling, "handling_note": None}
-    raw = item.get("reliability")
-    if raw is not None:
-        if raw in RELIABILITY_CODES:
-            out["reliability"] = raw
-        else:
-            plan.error(section, index, "reliability",
-                       f"expected one of {', '.join(RELIABILITY_CODES)} (source reliability, A best, X cannot be "
-                       f"assessed), got {raw!r}")
-    raw = item.get("accuracy")
-    if raw is not None:
-        text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
-        if isinstance(text, str) and text in ACCURACY_CODES:
-            out["accuracy"] = text
-        else:
-            plan.error(section, index, "accuracy",
-                       f"expected one of {', '.join(ACCURACY_CODES)} (information accuracy, 1 best, 4 cannot be "
-                       f"judged), as a string or an integer, got {raw!r}")
-    raw = item.get("handling")
-    if raw is not None:
-        if raw in HANDLING_CODES:
-            out["handling"] = raw
-        else:
-            plan.error(section, index, "handling", f"expected one of {', '.join(HANDLING_CODES)}, got {raw!r}")
-    note = item.get("handling_note")
-    if out["handling"] == "H3":
-        if not isinstance(note, str) or not note.strip():
-            plan.error(section, index, "handling_note", "handling H3 needs a handling_note: the restriction, as text")
-        elif len(note) > MAX_HANDLING_NOTE:
-            plan.error(section, index, "handling_note", f"at most {MAX_HANDLING_NOTE} characters")
-        else:
-            out["handling_note"] = note
-    elif note is not None:
-        plan.error(section, index, "handling_note",
-                   f"a handling_note goes with handling H3 only (this item's handling is {out['handling']})")
-    return out
 
 
 def is_minor(birth_date: Any, today: dt.date) -> bool:
@@ -233,77 +543,6 @@ def is_minor(birth_date: Any, today: dt.date) -> bool:
     return today < adult
 
 
-# French numbers as partner systems usually write them ("06 12 34 56 78", "0612345678",
-# "+33 6 12 34 56 78"): their E.164 form is known without a full parse, which costs ~100 µs.
-# Anything else goes through phonenumbers (tests check both paths agree).
-_FR_NATIONAL = re.compile(r"0([1-9](?:[ .\-]?[0-9]{2}){4})")
-_FR_E164 = re.compile(r"\+33 ?([1-9](?:[ .\-]?[0-9]{2}){4})")
-_NOT_DIGIT = re.compile(r"[^0-9]")
-
-
-@lru_cache(maxsize=200_000)
-def _normalised(normaliser: str, value: str) -> str:
-    if normaliser == "phone":
-        match = _FR_NATIONAL.fullmatch(value) or _FR_E164.fullmatch(value)
-        if match:
-            return "+33" + _NOT_DIGIT.sub("", match.group(1))
-    return normalise(normaliser, value)
-
-
-def _identifier_value(normaliser: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise IdentifierError("an identifier value is a non-empty string")
-    return _normalised(normaliser, value)
-
-
-def _coerce_props(
-    plan: Plan, section: str, index: int, raw: Any, declared: dict[str, Property], owner: str
-) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        plan.error(section, index, "properties", "expected an object of properties")
-        return {}
-    out: dict[str, Any] = {}
-    for name, value in raw.items():
-        prop = declared.get(name)
-        if prop is None:
-            known = ", ".join(declared) or "none"
-            plan.error(section, index, f"properties.{name}", f"unknown property of {owner} (known: {known})")
-            continue
-        try:
-            coerced = prop.coerce(value)
-        except PropertyError as exc:
-            plan.error(section, index, f"properties.{name}", str(exc))
-            continue
-        if coerced is not None:  # null means "no value": absent from the node
-            out[name] = coerced
-    return out
-
-
-def _sharing(plan: Plan, section: str, index: int, raw: Any, policy: Policy, agency: str) -> str:
-    cap = policy.agencies[agency].max_sharing
-    if raw is None:  # the policy's default, within what the agency may push
-        default = policy.default_sharing
-        return default if SHARING_RANK[default] <= SHARING_RANK[cap] else cap
-    if raw not in SHARING_RANK:
-        plan.error(section, index, "sharing", f"expected one of: {', '.join(SHARING_LEVELS)}")
-        return policy.default_sharing
-    if SHARING_RANK[raw] > SHARING_RANK[cap]:
-        plan.error(section, index, "sharing", f"agency {agency!r} may not push data above {cap!r}")
-    return str(raw)
-
-
-def _ref(plan: Plan, section: str, index: int, field_: str, raw: Any) -> str | None:
-    if not isinstance(raw, str) or not raw.strip():
-        plan.error(section, index, field_, "expected a non-empty string")
-        return None
-    if len(raw) > MAX_REF:
-        plan.error(section, index, field_, f"at most {MAX_REF} characters")
-        return None
-    return raw
-
-
 def _search_text(props: dict[str, Any], search: tuple[str, ...]) -> str:
     parts: list[str] = []
     for name in search:
@@ -315,169 +554,121 @@ def _search_text(props: dict[str, Any], search: tuple[str, ...]) -> str:
     return " ".join(parts)
 
 
-def build_plan(body: Any, schema: Schema, policy: Policy, agency: str) -> Plan:
-    """Check the whole batch; return the rows to write and every error found (empty if valid)."""
-    plan = Plan()
-    if not isinstance(body, dict):
-        plan.error("batch", 0, "", 'expected an object {"entities": [...], "links": [...]}')
-        return plan
-    for key in body:
-        if key not in ("entities", "links"):
-            plan.error("batch", 0, key, "unknown field; a batch has `entities` and `links`")
-    raw_entities = body.get("entities") or []
-    raw_links = body.get("links") or []
-    if not isinstance(raw_entities, list):
-        plan.error("batch", 0, "entities", "expected a list")
-        raw_entities = []
-    if not isinstance(raw_links, list):
-        plan.error("batch", 0, "links", "expected a list")
-        raw_links = []
+def _values(raw: dict[str, Any] | None) -> dict[str, Any]:
+    """Properties as stored: null means "no value", absent from the node."""
+    if not raw:
+        return {}
+    return {name: value for name, value in raw.items() if value is not None}
 
-    today = clock.today()
-    seen_entities: dict[str, int] = {}
-    for i, item in enumerate(raw_entities):
-        if not isinstance(item, dict):
-            plan.error("entities", i, "", "expected an object")
-            continue
-        if not ENTITY_KEYS.issuperset(item):
-            for key in item:
-                if key not in ENTITY_KEYS:
-                    plan.error("entities", i, key, f"unknown field (allowed: {', '.join(sorted(ENTITY_KEYS))})")
-        type_name = item.get("type")
-        node = schema.nodes.get(type_name) if isinstance(type_name, str) else None
-        if node is None:
-            plan.error("entities", i, "type", f"unknown type {type_name!r} (known: {', '.join(schema.nodes)})")
-            continue
-        ref = _ref(plan, "entities", i, "ref", item.get("ref"))
-        sharing = _sharing(plan, "entities", i, item.get("sharing"), policy, agency)
-        props = _coerce_props(plan, "entities", i, item.get("properties"), node.properties, node.name)
-        explicit = item.get("id")
-        if explicit is not None and not isinstance(explicit, str):
-            plan.error("entities", i, "id", "expected a string")
-            explicit = None
-        codes: dict[str, Any] = {}
-        if node.is_identifier:
-            for key in sorted(CODE_KEYS.intersection(item)):
-                plan.error("entities", i, key, f"{node.name} is an identifier, shared and without owner: "
-                                               "evaluation and handling codes go on owned entities and links")
-        else:
-            codes = _codes(plan, "entities", i, item, policy)
-        if ref is None:
-            continue
-        if node.is_identifier:
-            try:
-                value = _identifier_value(node.normaliser or "", ref)
-            except IdentifierError as exc:
-                plan.error("entities", i, "ref", f"not a valid {node.name}: {exc}")
-                continue
-            # Identifiers have no sharing and need no hash: their statuses come from their props.
-            row = EntityRow(i, node.name, value, ids.identifier_id(node.name, value), True, props,
-                            "", "", value, explicit)
-        else:
-            row = EntityRow(i, node.name, ref, ids.entity_id(agency, node.name, ref), False, props,
-                            sharing, content_hash(sharing, props, codes), _search_text(props, node.search), explicit,
-                            codes, is_minor(props.get("birth_date"), today) if node.name == "Person" else None)
-        first = seen_entities.get(row.id)
-        if first is not None:
-            earlier = plan.entities[first]
-            if not row.identifier:
-                plan.error("entities", i, "ref", f"duplicate of entities[{earlier.index}] ({node.name} {ref!r})")
-                continue
-            if earlier.props != row.props:
-                plan.error("entities", i, "properties",
-                           f"same {node.name} as entities[{earlier.index}] with different properties")
-                continue
-        else:
-            seen_entities[row.id] = len(plan.entities)
-        plan.entities.append(row)
 
-    in_batch = {row.id for row in plan.entities}
-    seen_links: dict[str, int] = {}
-    for i, item in enumerate(raw_links):
-        if not isinstance(item, dict):
-            plan.error("links", i, "", "expected an object")
-            continue
-        if not LINK_KEYS.issuperset(item):
-            for key in item:
-                if key not in LINK_KEYS:
-                    plan.error("links", i, key, f"unknown field (allowed: {', '.join(sorted(LINK_KEYS))})")
-        type_name = item.get("type")
-        rel = schema.relationships.get(type_name) if isinstance(type_name, str) else None
-        if rel is None:
-            plan.error("links", i, "type",
-                       f"unknown relationship type {type_name!r} (known: {', '.join(schema.relationships)})")
-        sharing = _sharing(plan, "links", i, item.get("sharing"), policy, agency)
-        link_codes = _codes(plan, "links", i, item, policy)
-        props = (_coerce_props(plan, "links", i, item.get("properties"), rel.properties, rel.name)
-                 if rel is not None else {})
-        link_ref = item.get("ref")
-        if link_ref is None:
-            link_ref = ""
-        elif not isinstance(link_ref, str) or len(link_ref) > MAX_REF:
-            plan.error("links", i, "ref", f"expected a string of at most {MAX_REF} characters")
-            link_ref = ""
-        ends: list[tuple[str, str] | None] = []
-        owned: list[tuple[str, str]] = []
-        for end_name in ("from", "to"):
-            end = item.get(end_name)
-            if not isinstance(end, dict):
-                plan.error("links", i, end_name, 'expected an object {"type", "ref"}')
-                ends.append(None)
-                continue
-            if not END_KEYS.issuperset(end):
-                for key in end:
-                    if key not in END_KEYS:
-                        plan.error("links", i, f"{end_name}.{key}", "unknown field (allowed: ref, type)")
-            end_type = end.get("type")
-            end_node = schema.nodes.get(end_type) if isinstance(end_type, str) else None
-            if end_node is None:
-                plan.error("links", i, f"{end_name}.type", f"unknown type {end_type!r}")
-                ends.append(None)
-                continue
-            end_ref = _ref(plan, "links", i, f"{end_name}.ref", end.get("ref"))
-            if end_ref is None:
-                ends.append(None)
-                continue
-            if end_node.is_identifier:
-                try:
-                    value = _identifier_value(end_node.normaliser or "", end_ref)
-                except IdentifierError as exc:
-                    plan.error("links", i, f"{end_name}.ref", f"not a valid {end_node.name}: {exc}")
-                    ends.append(None)
-                    continue
-                end_id = ids.identifier_id(end_node.name, value)
-                if end_id not in in_batch and end_id not in plan.extra_identifiers:
-                    plan.extra_identifiers[end_id] = EntityRow(-1, end_node.name, value, end_id, True, {}, "", "",
-                                                               value)
+class _Planner:
+    """Rows from validated items: the caller's sharing and codes, ids, hashes, duplicates."""
+
+    def __init__(self, plan: Plan, schema: Schema, policy: Policy, agency: str) -> None:
+        self.plan = plan
+        self.schema = schema
+        self.agency = agency
+        self.cap = policy.agencies[agency].max_sharing
+        # The policy's default, within what the agency may push.
+        self.default_sharing = (policy.default_sharing
+                                if SHARING_RANK[policy.default_sharing] <= SHARING_RANK[self.cap] else self.cap)
+        self.default_codes = (policy.default_reliability, policy.default_accuracy, policy.default_handling)
+        self.today = clock.today()
+
+    def sharing(self, section: str, index: int, item: dict[str, Any]) -> str:
+        level: Sharing | None = item.get("sharing")
+        if level is None:
+            return self.default_sharing
+        if SHARING_RANK[level] > SHARING_RANK[self.cap]:
+            self.plan.error(section, index, "sharing", f"agency {self.agency!r} may not push data above {self.cap!r}")
+        return level
+
+    def codes(self, item: dict[str, Any]) -> dict[str, Any]:
+        reliability, accuracy, handling = self.default_codes
+        return {"reliability": item.get("reliability") or reliability, "accuracy": item.get("accuracy") or accuracy,
+                "handling": item.get("handling") or handling, "handling_note": item.get("handling_note")}
+
+    def entities(self, items: list[tuple[int, Any]]) -> None:
+        plan, nodes, agency = self.plan, self.schema.nodes, self.agency
+        first: dict[str, EntityRow] = {}
+        for i, item in items:
+            node = nodes[item["type"]]
+            ref: str = item["ref"]
+            sharing = self.sharing("entities", i, item)
+            props = _values(item.get("properties"))
+            explicit = item.get("id")
+            if node.is_identifier:
+                # Identifiers have no sharing and need no hash: their statuses come from their props.
+                row = EntityRow(i, node.name, ref, ids.identifier_id(node.name, ref), True, props, "", "", ref,
+                                explicit)
             else:
-                end_id = ids.entity_id(agency, end_node.name, end_ref)
-                if end_id not in in_batch:
-                    owned.append((f"{end_name}.ref", end_id))
-            ends.append((end_node.name, end_id))
-        src, dst = ends
-        if rel is None or src is None or dst is None:
-            continue
-        if not rel.allows(src[0], dst[0]):
-            allowed = ", ".join(f"{a}->{b}" for a, b in sorted(rel.pairs))
-            plan.error("links", i, "type", f"{rel.name} does not link {src[0]} to {dst[0]} (allowed: {allowed})")
-            continue
-        link_id = ids.link_id(agency, rel.name, src[1], dst[1], link_ref)
-        first = seen_links.get(link_id)
-        if first is not None:
-            plan.error("links", i, "", f"duplicate of links[{plan.links[first].index}]")
-            continue
-        seen_links[link_id] = len(plan.links)
-        plan.links.append(LinkRow(i, rel.name, link_id, src[1], dst[1], src[0], dst[0], props, sharing,
-                                  content_hash(sharing, props, link_codes), owned, link_codes))
+                codes = self.codes(item)
+                row = EntityRow(i, node.name, ref, ids.entity_id(agency, node.name, ref), False, props, sharing,
+                                content_hash(sharing, props, codes), _search_text(props, node.search), explicit,
+                                codes, is_minor(props.get("birth_date"), self.today) if node.name == "Person" else None)
+            earlier = first.setdefault(row.id, row)
+            if earlier is not row:  # named again
+                if row.identifier and earlier.props != row.props:
+                    plan.error("entities", i, "properties",
+                               f"same {node.name} as entities[{earlier.index}] with different properties")
+                    continue
+                if not row.identifier:
+                    plan.error("entities", i, "ref", f"duplicate of entities[{earlier.index}] ({node.name} {ref!r})")
+                    continue
+            plan.entities.append(row)
+
+    def links(self, items: list[tuple[int, Any]]) -> None:
+        plan, nodes, agency = self.plan, self.schema.nodes, self.agency
+        in_batch = {row.id for row in plan.entities}
+        first: dict[str, LinkRow] = {}
+        for i, item in items:
+            sharing = self.sharing("links", i, item)
+            codes = self.codes(item)
+            props = _values(item.get("properties"))
+            ends: list[tuple[str, str]] = []
+            owned: list[tuple[str, str]] = []
+            for side in ("from", "to"):
+                end = item[side]
+                end_node = nodes[end["type"]]
+                value = end["ref"]
+                if end_node.is_identifier:
+                    end_id = ids.identifier_id(end_node.name, value)
+                    if end_id not in in_batch and end_id not in plan.extra_identifiers:
+                        plan.extra_identifiers[end_id] = EntityRow(-1, end_node.name, value, end_id, True, {}, "",
+                                                                   "", value)
+                else:
+                    end_id = ids.entity_id(agency, end_node.name, value)
+                    if end_id not in in_batch:
+                        owned.append((f"{side}.ref", end_id))
+                ends.append((end_node.name, end_id))
+            (src_type, src), (dst_type, dst) = ends
+            rel = item["type"]
+            row = LinkRow(i, rel, ids.link_id(agency, rel, src, dst, item.get("ref") or ""), src, dst, src_type,
+                          dst_type, props, sharing, content_hash(sharing, props, codes), owned, codes)
+            earlier = first.setdefault(row.id, row)
+            if earlier is not row:
+                plan.error("links", i, "", f"duplicate of links[{earlier.index}]")
+                continue
+            plan.links.append(row)
+
+
+def build_plan(body: Any, schema: Schema, policy: Policy, agency: str) -> Plan:
+    """Check the whole batch — the request's bytes or a decoded body; return the rows to write
+    and every error found (empty if valid). Bytes that are not JSON raise orjson.JSONDecodeError."""
+    plan = Plan()
+    valid = _validate(ingest_models(schema), body, plan)
+    planner = _Planner(plan, schema, policy, agency)
+    planner.entities(valid["entities"])
+    planner.links(valid["links"])
     return plan
 
 
 def count_items(body: Any) -> int:
-    """Items in a decoded batch, before validation (for the size limit)."""
+    """Items in a decoded batch, valid or not."""
     if not isinstance(body, dict):
         return 0
     total = 0
-    for key in ("entities", "links"):
+    for key in SECTIONS:
         section = body.get(key)
         if isinstance(section, list):
             total += len(section)
