@@ -1,5 +1,5 @@
 """POST /v1/ingest refuses every wrong type where it is, at any depth, with a 422 naming the index
-and the field (never a 500).
+and the field (never a 500); items repeated in a batch are one item.
 
 The property-based cases run the batch check (`build_plan`) directly, over the schema's every
 property type and every top-level field; the HTTP cases run on the real service and Neo4j.
@@ -24,6 +24,7 @@ from graph_schema import Property, PropertyError, get_schema
 from graph_schema.model import PropType
 from service.access.policy import ACCURACY_CODES, HANDLING_CODES, RELIABILITY_CODES, SHARING_LEVELS, Policy
 from service.api.routers.ingest import _inline_refs
+from service.core import ids
 from service.domain.ingest.models import Plan, build_plan, request_schema
 from tests.builders import Auth, link, person, post_batch, uses
 from tests.conftest import cypher
@@ -342,3 +343,47 @@ def test_the_documented_body_is_the_enforced_one(client: TestClient) -> None:
     assert set(links) == set(SCHEMA.relationships)
     uses_from = links["USES"]["properties"]["from"]["oneOf"]
     assert {m["properties"]["type"]["const"] for m in uses_from} == {a for a, _ in SCHEMA.relationships["USES"].pairs}
+
+
+# --- items repeated in a batch ------------------------------------------------------------------
+
+
+def test_identical_items_repeated_are_one(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
+    h = auth("police")
+    karim = person("P-1", first_name="Karim", reliability="B")
+    body = {"entities": [karim, {"type": "Phone", "ref": PHONE}, dict(karim), {"type": "Phone", "ref": "0611223344"}],
+            "links": [uses("P-1", PHONE, since="2024-01-01"), uses("P-1", "+33611223344", since="2024-01-01")]}
+    r = post_batch(client, h, body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    person_id, phone_id = ids.entity_id("police", "Person", "P-1"), ids.identifier_id("Phone", "+33611223344")
+    assert [(e["index"], e["id"], e["status"]) for e in out["entities"]] == [
+        (0, person_id, "created"), (1, phone_id, "created"), (2, person_id, "created"), (3, phone_id, "created")]
+    link_id = ids.link_id("police", "USES", person_id, phone_id)
+    assert [(e["index"], e["id"], e["status"]) for e in out["links"]] == [(0, link_id, "created"),
+                                                                          (1, link_id, "created")]
+    assert cypher(graph, "MATCH (p:Person)-[u:USES]->(t:Phone) RETURN p.version AS pv, u.version AS uv, "
+                         "count(*) AS n") == [{"pv": 1, "uv": 1, "n": 1}]
+    again = post_batch(client, h, body).json()
+    assert {e["status"] for e in again["entities"] + again["links"]} == {"unchanged"}
+    # A given id, right or wrong, is checked at each index that gives one.
+    wrong = post_batch(client, h, {"entities": [karim, karim | {"id": ids.entity_id("police", "Person", "P-9")}]})
+    assert details(wrong) == {("entities", 1, "id")}
+
+
+def test_the_same_key_with_other_content_names_both_indexes(client: TestClient, auth: Auth,
+                                                            graph: neo4j.Driver) -> None:
+    h = auth("police")
+    body = {"entities": [person("P-1", first_name="Karim"), person("P-2"), person("P-1", first_name="Karima")],
+            "links": [uses("P-1", PHONE, since="2024-01-01"), uses("P-2", PHONE),
+                      uses("P-1", "0611223344", since="2023-01-01"), uses("P-1", PHONE, "open", since="2024-01-01")]}
+    r = post_batch(client, h, body)
+    assert details(r) == {("entities", 2, "ref"), ("links", 2, ""), ("links", 3, "")}
+    messages = {(d["section"], d["index"]): d["message"] for d in r.json()["error"]["details"]}
+    assert "entities[0]" in messages[("entities", 2)]
+    assert "links[0]" in messages[("links", 2)] and "links[0]" in messages[("links", 3)]
+    # Links told apart by their ref are two links, not a conflict.
+    parallel = [uses("P-1", PHONE, since="2024-01-01") | {"ref": "a"}, uses("P-1", PHONE) | {"ref": "b"}]
+    r = post_batch(client, h, {"entities": [person("P-1")], "links": parallel})
+    assert r.status_code == 200 and len({e["id"] for e in r.json()["links"]}) == 2
+    assert node_count(graph) == 2

@@ -76,6 +76,9 @@ async def ingest(request: Request, principal: Principal = Depends(require("inges
       identifier. An optional link `ref` tells apart several links between the same ends.
     - Each item comes back with its stable `id` and a status `created`, `updated` (properties
       replaced, version + 1) or `unchanged`. Pushing the same batch again changes nothing.
+    - An item repeated identically in a batch is one item, answered at each index with the same
+      id and status. The same entity (type and ref) or link (type, ends and ref) with other
+      content is a 422 naming both indexes.
     - The whole batch commits in one transaction, or nothing does: a 422 lists every invalid
       item. Linking your entity to an identifier that another agency's data also uses raises a
       `shared_identifier` alert for both agencies (once per pair).

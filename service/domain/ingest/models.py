@@ -12,7 +12,8 @@ type, ready for one `UNWIND` each. The endpoint's OpenAPI schema is generated fr
 The models also hold the rules that tie two fields of one item (an H3 code and its note; a pair of
 end types a relationship does not link). The plan holds what depends on the caller (the agency's
 `max_sharing`, the policy's default codes), the ids and content hashes, and items named more than
-once in the batch.
+once in the batch: identical repeats are one item, reported at each index; the same key with other
+content is an error naming both indexes.
 """
 
 from __future__ import annotations
@@ -502,7 +503,8 @@ class LinkRow:
 
 @dataclass
 class Plan:
-    """The rows of a batch, one per item and index."""
+    """The rows of a batch, one per item and index: an item repeated identically is a row per
+    index with the same id (the writer writes each id once)."""
 
     entities: list[EntityRow] = field(default_factory=list)
     links: list[LinkRow] = field(default_factory=list)
@@ -562,7 +564,7 @@ def _values(raw: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class _Planner:
-    """Rows from validated items: the caller's sharing and codes, ids, hashes, duplicates."""
+    """Rows from validated items: the caller's sharing and codes, ids, hashes, repeats."""
 
     def __init__(self, plan: Plan, schema: Schema, policy: Policy, agency: str) -> None:
         self.plan = plan
@@ -607,13 +609,14 @@ class _Planner:
                                 content_hash(sharing, props, codes), _search_text(props, node.search), explicit,
                                 codes, is_minor(props.get("birth_date"), self.today) if node.name == "Person" else None)
             earlier = first.setdefault(row.id, row)
-            if earlier is not row:  # named again
+            if earlier is not row:  # named again: the same item, or a conflict
                 if row.identifier and earlier.props != row.props:
                     plan.error("entities", i, "properties",
                                f"same {node.name} as entities[{earlier.index}] with different properties")
                     continue
-                if not row.identifier:
-                    plan.error("entities", i, "ref", f"duplicate of entities[{earlier.index}] ({node.name} {ref!r})")
+                if not row.identifier and earlier.hash != row.hash:
+                    plan.error("entities", i, "ref", f"same {node.name} {ref!r} as entities[{earlier.index}] with "
+                                                     "different content (sharing, properties or codes)")
                     continue
             plan.entities.append(row)
 
@@ -646,8 +649,9 @@ class _Planner:
             row = LinkRow(i, rel, ids.link_id(agency, rel, src, dst, item.get("ref") or ""), src, dst, src_type,
                           dst_type, props, sharing, content_hash(sharing, props, codes), owned, codes)
             earlier = first.setdefault(row.id, row)
-            if earlier is not row:
-                plan.error("links", i, "", f"duplicate of links[{earlier.index}]")
+            if earlier is not row and earlier.hash != row.hash:
+                plan.error("links", i, "", f"same {rel} link as links[{earlier.index}] (type, ends and ref) with "
+                                           "different content (sharing, properties or codes)")
                 continue
             plan.links.append(row)
 

@@ -137,7 +137,8 @@ class IngestWork:
     async def _write_entities(self, tx: AsyncManagedTransaction, params: dict[str, Any]) -> Written:
         """Identifiers (with those only named as link ends), then owned entities; one statement per type."""
         identifiers: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-        entities: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # By id: an item repeated in the batch is one row per index in the plan, written once.
+        entities: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         schema = get_schema()
         for row in self.plan.entities:
             if row.identifier:
@@ -146,28 +147,28 @@ class IngestWork:
                 props = dict.fromkeys(schema.nodes[row.type].properties)
                 props.update(row.props, sharing=row.sharing, content_hash=row.hash, search_text=row.search,
                              **row.codes)
-                entities[row.type].append({"id": row.id, "ref": row.ref, "p": props, "minor": row.minor})
+                entities[row.type][row.id] = {"id": row.id, "ref": row.ref, "p": props, "minor": row.minor}
         for row in self.plan.extra_identifiers.values():
             identifiers[row.type].setdefault(row.id, {"id": row.id, "value": row.ref, "p": {}})
         written: Written = {}
         for type_name, by_id in identifiers.items():
             rows = [by_id[k] for k in sorted(by_id)]
             written.update(await self._run(tx, q.upsert_identifiers(type_name), rows, params))
-        for type_name, rows in entities.items():
-            rows.sort(key=lambda r: r["id"])
+        for type_name, by_id in entities.items():
+            rows = [by_id[k] for k in sorted(by_id)]
             written.update(await self._run(tx, q.upsert_entities(type_name), rows, params))
         return written
 
     async def _write_links(self, tx: AsyncManagedTransaction, params: dict[str, Any]) -> Written:
         schema = get_schema()
-        by_type: dict[str, list[LinkRow]] = defaultdict(list)
+        by_type: dict[str, dict[str, LinkRow]] = defaultdict(dict)
         for link in self.plan.links:
-            by_type[link.type].append(link)
+            by_type[link.type][link.id] = link
         links_written: Written = {}
         for rel_type, links in by_type.items():
             declared = schema.relationships[rel_type].properties
             rows = []
-            for link in sorted(links, key=lambda link: link.src):
+            for link in sorted(links.values(), key=lambda link: link.src):
                 props = dict.fromkeys(declared)
                 props.update(link.props, sharing=link.sharing, content_hash=link.hash, **link.codes)
                 rows.append({"id": link.id, "src": link.src, "dst": link.dst, "p": props})
