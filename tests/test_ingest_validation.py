@@ -1,5 +1,6 @@
 """POST /v1/ingest refuses every wrong type where it is, at any depth, with a 422 naming the index
-and the field (never a 500); items repeated in a batch are one item.
+and the field (never a 500); items repeated in a batch are one item; the declared query parameters
+and headers of the other endpoints refuse wrong values by name.
 
 The property-based cases run the batch check (`build_plan`) directly, over the schema's every
 property type and every top-level field; the HTTP cases run on the real service and Neo4j.
@@ -15,9 +16,11 @@ from typing import Any
 
 import neo4j
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from bench.ingest import generate
 from graph_schema import Property, PropertyError, get_schema
@@ -387,3 +390,74 @@ def test_the_same_key_with_other_content_names_both_indexes(client: TestClient, 
     r = post_batch(client, h, {"entities": [person("P-1")], "links": parallel})
     assert r.status_code == 200 and len({e["id"] for e in r.json()["links"]}) == 2
     assert node_count(graph) == 2
+
+
+# --- query parameters and headers of the other endpoints -----------------------------------------
+
+
+def _wrong_value(annotation: Any) -> str | None:
+    """A query value that is not of the declared type, or None for a string (any text is one)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    if all(a is str for a in args):
+        return None
+    return "not-a-valid-value-\u00b2"
+
+
+def _query_cases(app: Any) -> list[tuple[str, str, str, str, str]]:
+    """(method, path, parameter, wrong value, route) for every typed query parameter of every route."""
+    cases = []
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        declared: list[tuple[str, Any]] = []
+        for dep in [route.dependant, *route.dependant.dependencies]:
+            for param in dep.query_params:
+                annotation = param.field_info.annotation
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # a query model
+                    declared.extend((f.alias or n, f.annotation) for n, f in annotation.model_fields.items())
+                else:
+                    declared.append((param.alias, annotation))
+        path = (ctx.path_format or "").replace("{", "").replace("}", "")
+        for name, annotation in declared:
+            wrong = _wrong_value(annotation)
+            if wrong is not None:
+                cases.extend((method, path, name, wrong, route.name) for method in sorted(ctx.methods or ()))
+    return cases
+
+
+def test_a_declared_query_parameter_of_the_wrong_type_is_a_422_naming_it(client: TestClient, auth: Auth) -> None:
+    h = auth("ofast", "admin", "target_manager", "auditor", purpose="test")
+    cases = _query_cases(client.app)
+    assert len(cases) > 10
+    for method, path, name, wrong, route in cases:
+        r = client.request(method, path, params={name: wrong}, headers=h)
+        assert r.status_code == 422, (route, name, r.status_code, r.text[:200])
+        located = [d.get("loc") for d in r.json()["error"]["details"] or []]
+        assert ["query", name] in located or name in r.json()["error"]["message"], (route, name, r.text[:300])
+
+
+@pytest.mark.parametrize("cursor", ["\u00b2", "12\u00b3", "1" * 40, "-1", "abc"])
+def test_an_audit_cursor_not_of_this_service_is_a_400(client: TestClient, auth: Auth, cursor: str) -> None:
+    r = client.get("/v1/audit", params={"cursor": cursor}, headers=auth("ofast", "auditor"))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_cursor", r.text
+
+
+def test_an_if_match_that_is_no_version_is_a_400(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
+    pid = ids.entity_id("police", "Person", "P-1")
+    assert post_batch(client, auth("police"), {"entities": [person("P-1")]}).status_code == 200
+    r = client.post("/v1/priority-targets", json={"entity_id": pid, "justification": "heads the channel",
+                                                  "proposed_tier": 2}, headers=auth("police", "investigator"))
+    assert r.status_code == 201, r.text
+    target = r.json()["id"]
+    for header, status in (("\u00b2", 400), ('"1\u00b2"', 400), ("one", 400), ("9" * 40, 412)):
+        r = client.post(f"/v1/priority-targets/{target}/transitions",
+                        json={"to": "rejected", "reason": "not a target"},
+                        headers=auth("ofast", "target_manager") | {"If-Match": header.encode("latin-1")})
+        assert r.status_code == status, (header, r.text)
+    spec = client.get("/openapi.json").json()
+    declared = {p["name"] for p in spec["paths"]["/v1/priority-targets/{target_id}/transitions"]["post"]
+                ["parameters"] if p["in"] == "header"}
+    assert "If-Match" in declared
+    assert "X-Source-System" in {p["name"] for p in spec["paths"]["/v1/ingest"]["post"].get("parameters", [])
+                                 if p["in"] == "header"}

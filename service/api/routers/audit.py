@@ -69,7 +69,8 @@ async def read_audit(
     """
     before: int | None = None
     if cursor:
-        if not cursor.isdigit():
+        # ASCII digits that fit Neo4j's integers: `"²".isdigit()` is true, and int() refuses it.
+        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
             raise ApiError(400, "invalid_cursor", "the cursor is not one this service returned")
         before = int(cursor)
     await request.app.state.audit.flush()  # this process's journaled records are in Neo4j first

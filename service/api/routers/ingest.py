@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 
 from graph_schema import get_schema
 from service.access.auth import Principal, require
@@ -58,7 +58,10 @@ _REQUEST_SCHEMA = _inline_refs(request_schema(get_schema()))
         503: "Neo4j unavailable: nothing was written, retry (ingest is idempotent)",
     }),
 )
-async def ingest(request: Request, principal: Principal = Depends(require("ingest", "write"))) -> Any:
+async def ingest(request: Request, principal: Principal = Depends(require("ingest", "write")),
+                 x_source_system: str | None = Header(None, alias="X-Source-System", description=(
+                     "The partner system the batch comes from, recorded as provenance (first 200 characters)"))
+                 ) -> Any:
     """Push a batch of entities, identifiers and links, idempotently and atomically.
 
     - `ref` of an owned entity is your agency's own reference; of an identifier (Phone,
@@ -101,7 +104,7 @@ async def ingest(request: Request, principal: Principal = Depends(require("inges
         raise ApiError(413, "too_many_items",
                        f"the batch has {plan.items} items; the limit is {settings.max_batch_items} per batch",
                        {"limit_items": settings.max_batch_items, "items": plan.items})
-    source = request.headers.get("x-source-system", "").strip()[:200] or None
+    source = (x_source_system or "").strip()[:200] or None
     out = await write.ingest(request.app.state.db, plan, principal, policy, source)
     await request.app.state.audit.record(principal, "ingest", target_ids=[e["id"] for e in out["entities"]],
                                          result_count=len(plan.entities) + len(plan.links))

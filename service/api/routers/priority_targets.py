@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from service.access.auth import Principal, require
 from service.access.policy import Policy
@@ -35,6 +35,9 @@ CHANGE_ERRORS = errors({
     412: "If-Match names a version that is no longer current; nothing was changed",
     422: "A field the transition needs is missing or invalid",
 })
+# Declared, so the OpenAPI document shows it; parsed by `rules.parse_if_match` (400 when no version).
+IfMatch = Annotated[str | None, Header(alias="If-Match", description=(
+    "The entry's version you decided on (its ETag: `3`, `\"3\"` or `W/\"3\"`); `*` or none: no check"))]
 EXPORT_ERRORS = errors({403: "Missing role, or an entry's entity is another agency's item coded H2 "
                              "(error `handling_h2`, its ids in `details`)", 404: NOT_FOUND})
 
@@ -163,7 +166,8 @@ async def get_target(target_id: str, request: Request, response: Response,
 @router.post("/{target_id}/transitions", response_model=models.TargetOut, responses=CHANGE_ERRORS)
 async def transition(target_id: str, body: models.TransitionIn, request: Request, response: Response,
                      principal: Principal = Depends(require("manage_targets")),
-                     db: Database = Depends(get_db), policy: Policy = Depends(get_policy)) -> models.TargetOut:
+                     db: Database = Depends(get_db), policy: Policy = Depends(get_policy),
+                     if_match: IfMatch = None) -> models.TargetOut:
     """Move an entry to another status (target managers of the central agency only).
 
     proposed → active | rejected; active → suspended | neutralised | archived;
@@ -172,7 +176,7 @@ async def transition(target_id: str, body: models.TransitionIn, request: Request
     `case_ref`. Send `If-Match: <version>` to change only the version you looked at: a stale one
     gets 412 and nothing changes. An illegal transition gets 409 with the allowed ones.
     """
-    item = await workflow.transition(db, principal, policy, target_id, body, request.headers.get("if-match"))
+    item = await workflow.transition(db, principal, policy, target_id, body, if_match)
     await request.app.state.audit.record(principal, f"priority_target.transition.{body.to}",
                                          target_ids=[target_id], result_count=1, purpose=body.reason)
     return _with_etag(response, item, policy)
@@ -181,14 +185,15 @@ async def transition(target_id: str, body: models.TransitionIn, request: Request
 @router.post("/{target_id}/reviews", response_model=models.TargetOut, responses=CHANGE_ERRORS)
 async def review(target_id: str, body: models.ReviewIn, request: Request, response: Response,
                  principal: Principal = Depends(require("manage_targets")),
-                 db: Database = Depends(get_db), policy: Policy = Depends(get_policy)) -> models.TargetOut:
+                 db: Database = Depends(get_db), policy: Policy = Depends(get_policy),
+                 if_match: IfMatch = None) -> models.TargetOut:
     """Record the periodic review of an active entry (target managers of the central agency).
 
     Sets a new `review_due` from today (tier 1: 6 months, else 12), may change tier and lead,
     and starts a new window for the evidence panel's "links added since the last review".
     Honours `If-Match` like transitions; 409 when the entry is not active.
     """
-    item = await workflow.review(db, principal, policy, target_id, body, request.headers.get("if-match"))
+    item = await workflow.review(db, principal, policy, target_id, body, if_match)
     await request.app.state.audit.record(principal, "priority_target.review", target_ids=[target_id],
                                          result_count=1, purpose=body.reason)
     return _with_etag(response, item, policy)

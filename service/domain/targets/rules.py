@@ -43,7 +43,7 @@ def parse_if_match(header: str | None) -> int | None:
         return None
     value = header.strip()
     value = value.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²".isdigit() is true, and int() refuses it
         raise ApiError(400, "invalid_if_match",
                        f"If-Match must be the entry's version number (its ETag), got {header!r}")
     return int(value)
