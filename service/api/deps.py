@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 
 from graph_schema import get_schema
 from service.access.policy import Policy
@@ -43,18 +43,19 @@ get_audit = _app_state("audit", AuditLog)
 # --- X-Purpose ---------------------------------------------------------------------------------
 
 
-def _purpose_header(request: Request) -> str:
-    return request.headers.get("x-purpose", "").strip()
+def _clean(value: str | None) -> str:
+    return (value or "").strip()
 
 
-def stated_purpose(request: Request) -> str | None:
-    """The purpose a caller may state (`X-Purpose`) where none is required; audited when given."""
-    return _purpose_header(request)[:MAX_PURPOSE] or None
+# Declared as headers so OpenAPI documents them; optional at FastAPI's level because a missing or
+# too long purpose is the project's own 400 (`purpose_required`, `purpose_too_long`), not a 422.
+_PurposeHeader = Annotated[str | None, Header(alias="X-Purpose", description=(
+    f"Why the caller reads this (a case reference, say), audited with the request; at most {MAX_PURPOSE} characters"))]
 
 
-async def require_purpose(request: Request) -> str:
+async def require_purpose(x_purpose: _PurposeHeader = None) -> str:
     """The stated purpose of a search or lookup (`X-Purpose`), required and audited."""
-    purpose = _purpose_header(request)
+    purpose = _clean(x_purpose)
     if not purpose:
         raise ApiError(400, "purpose_required",
                        "state why you search: send the X-Purpose header (e.g. the case reference)")
@@ -63,8 +64,8 @@ async def require_purpose(request: Request) -> str:
     return purpose
 
 
-async def optional_purpose(request: Request) -> str | None:
-    return stated_purpose(request)
+async def optional_purpose(x_purpose: _PurposeHeader = None) -> str | None:
+    return _clean(x_purpose)[:MAX_PURPOSE] or None
 
 
 Purpose = Annotated[str, Depends(require_purpose)]

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from service.access.auth import Principal, require
 from service.access.policy import Policy
-from service.api.deps import get_db, get_policy, stated_purpose
+from service.api.deps import OptionalPurpose, get_db, get_policy
 from service.api.openapi import errors
 from service.api.views import edge_out, node_out
 from service.core import clock
@@ -71,7 +71,7 @@ def _with_etag(response: Response, item: dict[str, Any], policy: Policy) -> mode
     403: ROLE_OR_AGENCY, 404: "No entity with this id is known to the caller",
     409: "The entity is already an active or suspended priority target",
     422: "The entity is not a Person or a Network, or the body is invalid"}))
-async def propose(body: models.ProposalIn, request: Request, response: Response,
+async def propose(body: models.ProposalIn, request: Request, purpose: OptionalPurpose, response: Response,
                   principal: Principal = Depends(require("write")),
                   db: Database = Depends(get_db), policy: Policy = Depends(get_policy)) -> models.TargetOut:
     """Propose a Person or a Network as a priority target (any investigator).
@@ -83,12 +83,12 @@ async def propose(body: models.ProposalIn, request: Request, response: Response,
     item = await workflow.propose(db, principal, body)
     await request.app.state.audit.record(principal, "priority_target.propose",
                                          target_ids=[item["id"], body.entity_id], result_count=1,
-                                         purpose=stated_purpose(request))
+                                         purpose=purpose)
     return _with_etag(response, item, policy)
 
 
 @router.get("", response_model=models.TargetList, responses=ERRORS)
-async def list_targets(request: Request, page: Annotated[models.Page, Query()],
+async def list_targets(request: Request, purpose: OptionalPurpose, page: Annotated[models.Page, Query()],
                        principal: Principal = Depends(require("read")),
                        db: Database = Depends(get_db), policy: Policy = Depends(get_policy)) -> models.TargetList:
     """The national priority target list, filtered, sorted and paginated.
@@ -100,39 +100,39 @@ async def list_targets(request: Request, page: Annotated[models.Page, Query()],
     """
     total, items = await workflow.fetch(db, principal, page, page.limit, page.offset)
     await request.app.state.audit.record(principal, "priority_target.list", target_ids=[i["id"] for i in items],
-                                         result_count=len(items), purpose=stated_purpose(request))
+                                         result_count=len(items), purpose=purpose)
     return models.TargetList(items=[_target_out(i, policy) for i in items], total=total)
 
 
-async def _export_entries(request: Request, db: Database, principal: Principal, policy: Policy, action: str,
-                          filters: models.Filters) -> list[dict[str, Any]]:
+async def _export_entries(request: Request, purpose: str | None, db: Database, principal: Principal, policy: Policy,
+                          action: str, filters: models.Filters) -> list[dict[str, Any]]:
     """The entries of an export (CSV, HTML report), refused whole when one carries another
     agency's H2 item, audited under `action` once allowed."""
     _, items = await workflow.fetch(db, principal, filters, EXPORT_MAX, 0)
     entries = [_target_out(i, policy).model_dump() for i in items]
     refuse_h2([e["entity"] for e in entries if e["entity"]], [], principal.agency)
     await request.app.state.audit.record(principal, action, target_ids=[i["id"] for i in items],
-                                         result_count=len(items), purpose=stated_purpose(request))
+                                         result_count=len(items), purpose=purpose)
     return entries
 
 
 @router.get("/export.csv", response_class=Response, responses={
     **EXPORT_ERRORS, 200: {"content": {"text/csv": {}}, "description": "The list as CSV (UTF-8, one entry a line)"}})
-async def export_csv(request: Request, filters: Annotated[models.Filters, Query()],
+async def export_csv(request: Request, purpose: OptionalPurpose, filters: Annotated[models.Filters, Query()],
                      principal: Principal = Depends(require("read")),
                      db: Database = Depends(get_db), policy: Policy = Depends(get_policy)) -> Response:
     """The priority target list as CSV. Same filters and visibility as the list; at most 10 000 entries.
 
     Refused (403 `handling_h2`) when an entry's entity is another agency's item coded H2: an export
     is a dissemination, which H2 forbids without the owner's consent."""
-    entries = await _export_entries(request, db, principal, policy, "priority_target.export_csv", filters)
+    entries = await _export_entries(request, purpose, db, principal, policy, "priority_target.export_csv", filters)
     return Response(reports.render_csv(entries), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="priority-targets.csv"'})
 
 
 @router.get("/report.html", response_class=Response, responses={
     **EXPORT_ERRORS, 200: {"content": {"text/html": {}}, "description": "A printable report with inline SVG charts"}})
-async def report_html(request: Request, filters: Annotated[models.Filters, Query()],
+async def report_html(request: Request, purpose: OptionalPurpose, filters: Annotated[models.Filters, Query()],
                       principal: Principal = Depends(require("read")),
                       db: Database = Depends(get_db), policy: Policy = Depends(get_policy)) -> Response:
     """A printable HTML report of the list for the annual threat assessment (measure 4).
@@ -141,7 +141,7 @@ async def report_html(request: Request, filters: Annotated[models.Filters, Query
     no external resource), then the entries. Same filters and visibility as the list; refused
     (403 `handling_h2`) like the CSV when an entry's entity is another agency's H2 item.
     """
-    entries = await _export_entries(request, db, principal, policy, "priority_target.report", filters)
+    entries = await _export_entries(request, purpose, db, principal, policy, "priority_target.report", filters)
     html = reports.render_html(entries, viewer_agency=principal.agency, generated_at=clock.iso_now(),
                                filters=filters.model_dump(exclude={"sort"}, exclude_none=True))
     return Response(html, media_type="text/html; charset=utf-8", headers={
@@ -151,13 +151,13 @@ async def report_html(request: Request, filters: Annotated[models.Filters, Query
 
 
 @router.get("/{target_id}", response_model=models.TargetOut, responses=ERRORS)
-async def get_target(target_id: str, request: Request, response: Response,
+async def get_target(target_id: str, request: Request, purpose: OptionalPurpose, response: Response,
                      principal: Principal = Depends(require("read")),
                      db: Database = Depends(get_db), policy: Policy = Depends(get_policy)) -> models.TargetOut:
     """One entry, with its designated entity as the caller may see it; `ETag` is its version."""
     item = await workflow.read(db, principal, target_id)
     await request.app.state.audit.record(principal, "priority_target.read", target_ids=[target_id],
-                                         result_count=1 if item else 0, purpose=stated_purpose(request))
+                                         result_count=1 if item else 0, purpose=purpose)
     if item is None:
         raise rules.not_found(target_id)
     return _with_etag(response, item, policy)
@@ -200,8 +200,8 @@ async def review(target_id: str, body: models.ReviewIn, request: Request, respon
 
 
 @router.get("/{target_id}/history", response_model=models.HistoryOut, responses=ERRORS)
-async def history(target_id: str, request: Request, principal: Principal = Depends(require("read")),
-                  db: Database = Depends(get_db)) -> models.HistoryOut:
+async def history(target_id: str, request: Request, purpose: OptionalPurpose,
+                  principal: Principal = Depends(require("read")), db: Database = Depends(get_db)) -> models.HistoryOut:
     """Every version of the entry, oldest first: who, when, which transition, why, values before and after.
 
     Reasons and values are withheld (`redacted: true`) from viewers who may not see the
@@ -209,15 +209,16 @@ async def history(target_id: str, request: Request, principal: Principal = Depen
     """
     versions = await workflow.history(db, principal, target_id)
     await request.app.state.audit.record(principal, "priority_target.history", target_ids=[target_id],
-                                         result_count=len(versions), purpose=stated_purpose(request))
+                                         result_count=len(versions), purpose=purpose)
     if not versions:
         raise rules.not_found(target_id)
     return models.HistoryOut(target_id=target_id, versions=[models.VersionOut.model_validate(v) for v in versions])
 
 
 @router.get("/{target_id}/evidence", response_model=models.EvidenceOut, responses=ERRORS)
-async def evidence(target_id: str, request: Request, principal: Principal = Depends(require("read")),
-                   db: Database = Depends(get_db), policy: Policy = Depends(get_policy)) -> models.EvidenceOut:
+async def evidence(target_id: str, request: Request, purpose: OptionalPurpose,
+                   principal: Principal = Depends(require("read")), db: Database = Depends(get_db),
+                   policy: Policy = Depends(get_policy)) -> models.EvidenceOut:
     """The evidence panel, live from the graph.
 
     Cases linked to the entity (for a network: to it and its members) by owner agency, seizures
@@ -229,7 +230,7 @@ async def evidence(target_id: str, request: Request, principal: Principal = Depe
     """
     found = await workflow.evidence(db, principal, policy, target_id)
     await request.app.state.audit.record(principal, "priority_target.evidence", target_ids=[target_id],
-                                         result_count=1 if found else 0, purpose=stated_purpose(request))
+                                         result_count=1 if found else 0, purpose=purpose)
     if found is None:
         raise rules.not_found(target_id)
     links = found["links_since_review"]
