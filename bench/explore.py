@@ -62,6 +62,7 @@ from graph_schema import get_schema
 from importers.demo import generate
 from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file
+from service.access.visibility import node_known
 from service.core import ids
 from service.core.settings import Settings, get_settings
 from service.domain.analytics.key_players import MAX_EDGES, rank_persons
@@ -159,7 +160,9 @@ def valid_only(agency: str, body: dict[str, Any], policy: Policy) -> dict[str, A
 
 # --- sampling ------------------------------------------------------------------------------------
 
-KNOWN = "(n.sharing <> 'confidential' OR n.owner_agency = $agency)"
+# What the viewer may know exists, by the service's own rule: another agency's minor, say, is not
+# sampled (the endpoint answers 404 for it, which would abort the run).
+KNOWN = node_known("n", viewer="{agency: $agency, central: false}")
 
 
 def sample(driver: neo4j.Driver, database: str, n: int, seed: int) -> dict[str, list[Any]]:
