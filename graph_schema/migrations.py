@@ -149,6 +149,14 @@ def _handling(schema: Schema) -> list[str]:
     ]
 
 
+def _matching_by_agency(schema: Schema) -> list[str]:
+    # The birth-date block seeks (birth date, other agency) for each other agency: its cost is
+    # bounded by the candidates it returns, not by the persons of the person's own agency born that day.
+    return [
+        "CREATE INDEX person_birth_date_owner IF NOT EXISTS FOR (n:Person) ON (n.birth_date, n.owner_agency)",
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "node identity and lookup indexes", _core),
     Migration(2, "relationship id indexes", _relationship_ids),
@@ -161,6 +169,7 @@ MIGRATIONS: list[Migration] = [
     Migration(9, "minors flagged on persons stored before the flag", _handling),
     Migration(10, "review dates and lookup memories", _review_and_late_hits),
     Migration(11, "person matching", _person_matching),
+    Migration(12, "matching candidates by birth date and agency", _matching_by_agency),
 ]
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)

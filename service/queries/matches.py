@@ -13,8 +13,11 @@ from __future__ import annotations
 from service.access.visibility import agency_record, node_known, node_view, rel_known, sharing_between, viewer_of
 
 # Candidates of the batch's persons, by two blocks only (index seeks and local hops, never a
-# scan): persons of other agencies born the same day (index `person_birth_date`), and persons of
-# other agencies linked to an identifier the person is linked to. A shared identifier counts only
+# scan): persons of other agencies born the same day, and persons of other agencies linked to an
+# identifier the person is linked to. The birth-date block seeks each other agency of `$agencies`
+# on the composite index `person_birth_date_owner` (equality on both keys), at most `$max` each:
+# `owner_agency <> p.owner_agency` would walk every person of p's own agency born that day first,
+# a cost that grows with a popular date (1 January where only the year is known). A shared identifier counts only
 # when each side may know the other side's link (a confidential link is nobody else's business).
 # Minors are never proposed (data on minors reaches other agencies as hit / no-hit only).
 # `a_knows` / `b_knows`: whether each owner may know the other person exists (alerted only then).
@@ -23,9 +26,12 @@ UNWIND $persons AS pid
 MATCH (p:Node {{id: pid}})
 WHERE p:Person AND coalesce(p.minor, false) = false
 CALL (p) {{
-  MATCH (o:Person)
-  WHERE o.birth_date = p.birth_date AND o.owner_agency <> p.owner_agency AND coalesce(o.minor, false) = false
-  WITH o LIMIT $max
+  UNWIND [a IN $agencies WHERE a <> p.owner_agency] AS other
+  CALL (p, other) {{
+    MATCH (o:Person)
+    WHERE o.birth_date = p.birth_date AND o.owner_agency = other AND coalesce(o.minor, false) = false
+    RETURN o LIMIT $max
+  }}
   RETURN o, null AS via, null AS via_type
   UNION
   MATCH (p)-[r1]-(i:Identifier)-[r2]-(o:Person)
