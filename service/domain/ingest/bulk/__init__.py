@@ -38,7 +38,7 @@ from service.domain.ingest.bulk.translate import BulkWriter, Totals, Translator
 from service.domain.lifecycle.retention import review_dates
 from service.neo4j_local.manager import LocalNeo4j
 
-__all__ = ["FORMATS", "BulkLoadError", "BulkOptions", "BulkReport", "Hooks", "bulk_load", "inputs"]
+__all__ = ["FORMATS", "BulkLoadError", "BulkOptions", "BulkReport", "Hooks", "bulk_load", "default_workers", "inputs"]
 
 FORMATS = ("csv", "jsonl", "ftm")
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -53,7 +53,7 @@ class BulkOptions:
     unit: str = ""
     source_system: str | None = "ofast-graph-bulk-load"
     sharing: str | None = None
-    workers: int | None = None  # None: one per CPU, none for small inputs
+    workers: int | None = None  # None: `default_workers`
     concurrency: int = 2  # transactions at a time after the import
     work_dir: Path | None = None  # default: <state dir>/bulk/<run id>, removed after a successful load
     keep_files: bool = False
@@ -141,6 +141,14 @@ def _paths(path: Path, fmt: str) -> list[Path]:
     return files
 
 
+def default_workers(input_bytes: int) -> int:
+    """Translating processes besides this one: none for a small input, or on two cores or fewer
+    (there the processes' pickling costs more than their parallel translation gains), else one
+    per core but the one this process reads and writes on."""
+    cores = os.cpu_count() or 1
+    return 0 if input_bytes < IN_PROCESS_BYTES or cores <= 2 else cores - 1
+
+
 def _input_bytes(layout: list[tuple[str, list[Path]]], fmt: str) -> int:
     total = 0
     for _, paths in layout:
@@ -170,8 +178,7 @@ def bulk_load(server: LocalNeo4j, settings: Settings, policy: Policy, options: B
 
     started = phase("translating")
     total_bytes = _input_bytes(layout, options.format)
-    workers = options.workers if options.workers is not None else \
-        (0 if total_bytes < IN_PROCESS_BYTES else os.cpu_count() or 1)
+    workers = options.workers if options.workers is not None else default_workers(total_bytes)
     work.mkdir(parents=True, exist_ok=True)
     translator = Translator(work, policy, workers)
     stamps: dict[str, Stamp] = {}

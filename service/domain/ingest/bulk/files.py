@@ -24,13 +24,16 @@ ARRAY_DELIMITER = "\x1f"  # the ASCII unit separator: never in a name, a number 
 ADMIN_ARRAY_DELIMITER = "U+001F"  # the same, spelt for the admin tool's option
 _HEADER_TYPES = {"integer": "long", "float": "double", "boolean": "boolean", "list[string]": "string[]"}
 
-# What the upserts set besides the declared properties, in file order.
-ENTITY_COLUMNS = ("id", "type", "ref", "owner_agency", "owner_unit", "sharing", "content_hash", "search_text",
-                  "reliability", "accuracy", "handling", "handling_note", "created_at", "updated_at", "version",
-                  "source_system", "batch_id", "review_due")
-IDENTIFIER_COLUMNS = ("id", "type", "value", "search_text", "created_at", "updated_at", "batch_id")
-LINK_COLUMNS = ("id", "sharing", "content_hash", "reliability", "accuracy", "handling", "handling_note",
-                "owner_agency", "owner_unit", "created_at", "updated_at", "version", "source_system", "batch_id")
+# What the upserts set besides the declared properties, in file order: first what differs from
+# item to item, then what every item of one agency's load shares (`Stamp`), written once per file.
+ENTITY_COLUMNS = ("id", "ref", "sharing", "content_hash", "search_text", "reliability", "accuracy", "handling",
+                  "handling_note")
+ENTITY_STAMP = ("type", "owner_agency", "owner_unit", "created_at", "updated_at", "version", "source_system",
+                "batch_id", "review_due")
+IDENTIFIER_COLUMNS = ("id", "value", "search_text")
+IDENTIFIER_STAMP = ("type", "created_at", "updated_at", "batch_id")
+LINK_COLUMNS = ("id", "sharing", "content_hash", "reliability", "accuracy", "handling", "handling_note")
+LINK_STAMP = ("owner_agency", "owner_unit", "created_at", "updated_at", "version", "source_system", "batch_id")
 _TYPED = {"id": "id:ID", "version": "version:long", "minor": "minor:boolean"}
 
 
@@ -42,25 +45,50 @@ def _header_name(name: str, prop: Property | None, relationship: bool) -> str:
 
 
 @dataclass(frozen=True)
+class Stamp:
+    """What every line of one agency's load shares: owner, provenance, time, review dates."""
+
+    agency: str
+    unit: str
+    source: str | None
+    batch: str
+    now: str
+    review_due: str
+    minor_review_due: str
+
+    def values(self, type_: str, minor: bool) -> dict[str, Any]:
+        """The stamp columns' values, as the upserts and the review-date hook set them."""
+        return {"type": type_, "owner_agency": self.agency, "owner_unit": self.unit, "created_at": self.now,
+                "updated_at": self.now, "version": 1, "source_system": self.source, "batch_id": self.batch,
+                "review_due": self.minor_review_due if minor else self.review_due}
+
+
+@dataclass(frozen=True)
 class Layout:
     """The columns of one import file: a node label set or a relationship type."""
 
     key: str  # file stem: the node or relationship type
     target: str  # `Node:Entity:Person` (labels) or `USES` (relationship type)
     relationship: bool
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # per item
+    stamp: tuple[str, ...]  # per agency
     lists: frozenset[str]
     header: str
 
     @classmethod
     def make(cls, key: str, target: str, fixed: tuple[str, ...], declared: dict[str, Property],
-             relationship: bool = False) -> Layout:
-        columns = (*fixed, *(n for n in declared if n not in fixed))
-        names = [_header_name(c, declared.get(c), relationship) for c in columns]
+             stamp: tuple[str, ...], relationship: bool = False) -> Layout:
+        columns = (*fixed, *declared)
+        names = [_header_name(c, declared.get(c), relationship) for c in (*columns, *stamp)]
         if relationship:
             names = [":START_ID", ":END_ID", *names]
         lists = frozenset(n for n, p in declared.items() if p.type == "list[string]")
-        return cls(key, target, relationship, columns, lists, ",".join(names))
+        return cls(key, target, relationship, columns, stamp, lists, ",".join(names))
+
+    def suffix(self, stamp: Stamp, minor: bool = False) -> str:
+        """The stamp cells of this file's lines, with their leading comma."""
+        values = stamp.values(self.key, minor)
+        return "".join("," + _cell(values[c]) for c in self.stamp)
 
 
 def layouts(schema: Schema) -> dict[str, Layout]:
@@ -68,12 +96,13 @@ def layouts(schema: Schema) -> dict[str, Layout]:
     out: dict[str, Layout] = {}
     for name, node in schema.nodes.items():
         if node.is_identifier:
-            out[name] = Layout.make(name, f"Node:Identifier:{name}", IDENTIFIER_COLUMNS, node.properties)
+            out[name] = Layout.make(name, f"Node:Identifier:{name}", IDENTIFIER_COLUMNS, node.properties,
+                                    IDENTIFIER_STAMP)
         else:
             fixed = (*ENTITY_COLUMNS, "minor") if name == "Person" else ENTITY_COLUMNS
-            out[name] = Layout.make(name, f"Node:Entity:{name}", fixed, node.properties)
+            out[name] = Layout.make(name, f"Node:Entity:{name}", fixed, node.properties, ENTITY_STAMP)
     for name, rel in schema.relationships.items():
-        out[name] = Layout.make(name, name, LINK_COLUMNS, rel.properties, relationship=True)
+        out[name] = Layout.make(name, name, LINK_COLUMNS, rel.properties, LINK_STAMP, relationship=True)
     return out
 
 
@@ -96,21 +125,8 @@ def _unrepresentable(value: Any) -> bool:
     return not value or any(not v or ARRAY_DELIMITER in v for v in value)
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """What every line of one agency's load shares: owner, provenance, time, review dates."""
-
-    agency: str
-    unit: str
-    source: str | None
-    batch: str
-    now: str
-    review_due: str
-    minor_review_due: str
-
-
 def format_line(layout: Layout, values: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """(the line without its end, the properties it could not carry or None)."""
+    """(the per-item cells of a line, without the stamp's; the properties they could not carry or None)."""
     patch: dict[str, Any] | None = None
     for name in layout.lists:
         value = values.get(name)
@@ -118,34 +134,32 @@ def format_line(layout: Layout, values: dict[str, Any]) -> tuple[str, dict[str, 
             patch = patch or {}
             patch[name] = value
             values[name] = None
-    line = ",".join([_cell(values.get(c)) for c in layout.columns])
-    return line, patch
+    # Strings, most cells, without a call each.
+    cells = [("" if v is None else _cell(v)) if type(v) is not str else
+             ('"' + v + '"' if '"' not in v else _cell(v)) for v in map(values.get, layout.columns)]
+    return ",".join(cells), patch
 
 
-def entity_values(row: EntityRow, declared: dict[str, Property], stamp: Stamp) -> dict[str, Any]:
-    """An owned entity's node, as `upsert_entities` creates it and the review hook dates it."""
+def entity_values(row: EntityRow, declared: dict[str, Property]) -> dict[str, Any]:
+    """An owned entity's per-item properties, as `upsert_entities` sets them (`p`, id, ref, minor)."""
     values: dict[str, Any] = dict.fromkeys(declared)
     values.update(row.props, sharing=row.sharing, content_hash=row.hash, search_text=row.search, **row.codes)
-    values.update(id=row.id, type=row.type, ref=row.ref, owner_agency=stamp.agency, owner_unit=stamp.unit,
-                  created_at=stamp.now, updated_at=stamp.now, version=1, source_system=stamp.source,
-                  batch_id=stamp.batch, review_due=stamp.minor_review_due if row.minor else stamp.review_due)
+    values.update(id=row.id, ref=row.ref)
     if row.type == "Person":
         values["minor"] = row.minor
     return values
 
 
-def identifier_values(row: EntityRow, stamp: Stamp) -> dict[str, Any]:
-    """An identifier's node, as `upsert_identifiers` creates it."""
-    return {**row.props, "id": row.id, "type": row.type, "value": row.ref, "search_text": row.ref,
-            "created_at": stamp.now, "updated_at": stamp.now, "batch_id": stamp.batch}
+def identifier_values(row: EntityRow) -> dict[str, Any]:
+    """An identifier's per-item properties, as `upsert_identifiers` sets them."""
+    return {**row.props, "id": row.id, "value": row.ref, "search_text": row.ref}
 
 
-def link_values(link: LinkRow, declared: dict[str, Property], stamp: Stamp) -> dict[str, Any]:
-    """A link, as `upsert_links` creates it (the ends are the line's first two cells)."""
+def link_values(link: LinkRow, declared: dict[str, Property]) -> dict[str, Any]:
+    """A link's per-item properties, as `upsert_links` sets them (the ends are the line's first two cells)."""
     values: dict[str, Any] = dict.fromkeys(declared)
     values.update(link.props, sharing=link.sharing, content_hash=link.hash, **link.codes)
-    values.update(id=link.id, owner_agency=stamp.agency, owner_unit=stamp.unit, created_at=stamp.now,
-                  updated_at=stamp.now, version=1, source_system=stamp.source, batch_id=stamp.batch)
+    values["id"] = link.id
     return values
 
 

@@ -72,6 +72,14 @@ class _Context:
         self.policy = policy
         self.schema = schema or get_schema()
         self.layouts = layouts(self.schema)
+        self._suffixes: dict[tuple[str, str, bool], str] = {}
+
+    def suffix(self, layout: Layout, stamp: Stamp, minor: bool = False) -> str:
+        key = (stamp.batch, layout.key, minor)
+        text = self._suffixes.get(key)
+        if text is None:
+            text = self._suffixes[key] = layout.suffix(stamp, minor)
+        return text
 
 
 _context: _Context | None = None
@@ -123,33 +131,34 @@ def translate_chunk(ctx: _Context, agency: str, stamp: Stamp, entities: list[Any
 
 
 def _lines(ctx: _Context, stamp: Stamp, plans: list[Plan]) -> ChunkOut:
-    schema, lay = ctx.schema, ctx.layouts
     nodes: list[NodeOut] = []
     links: list[LinkOut] = []
     for plan in plans:
         for row in plan.entities:
-            nodes.append(_node(row, schema, lay[row.type], stamp, "i" if row.identifier else "e"))
+            nodes.append(_node(ctx, row, stamp, "i" if row.identifier else "e"))
         for row in plan.extra_identifiers.values():
-            nodes.append(_node(row, schema, lay[row.type], stamp, "x"))
+            nodes.append(_node(ctx, row, stamp, "x"))
     for plan in plans:
         for link in plan.links:
-            links.append(_link(link, schema, lay[link.type], stamp))
+            links.append(_link(ctx, link, stamp))
     return ChunkOut(nodes, links, [])
 
 
-def _node(row: EntityRow, schema: Schema, layout: Layout, stamp: Stamp, kind: str) -> NodeOut:
+def _node(ctx: _Context, row: EntityRow, stamp: Stamp, kind: str) -> NodeOut:
+    layout = ctx.layouts[row.type]
     if row.identifier:
-        line, patch = format_line(layout, identifier_values(row, stamp))
-        return (row.index, kind, row.id, row.type, row.props or None, line, patch)
-    line, patch = format_line(layout, entity_values(row, schema.nodes[row.type].properties, stamp))
-    return (row.index, kind, row.id, row.type, row.hash, line, patch)
+        line, patch = format_line(layout, identifier_values(row))
+        return (row.index, kind, row.id, row.type, row.props or None, line + ctx.suffix(layout, stamp), patch)
+    line, patch = format_line(layout, entity_values(row, ctx.schema.nodes[row.type].properties))
+    return (row.index, kind, row.id, row.type, row.hash, line + ctx.suffix(layout, stamp, bool(row.minor)), patch)
 
 
-def _link(link: LinkRow, schema: Schema, layout: Layout, stamp: Stamp) -> LinkOut:
-    line, patch = format_line(layout, link_values(link, schema.relationships[link.type].properties, stamp))
-    line = f'"{link.src}","{link.dst}",{line}'
-    src_ident = schema.nodes[link.src_type].is_identifier
-    dst_ident = schema.nodes[link.dst_type].is_identifier
+def _link(ctx: _Context, link: LinkRow, stamp: Stamp) -> LinkOut:
+    layout = ctx.layouts[link.type]
+    line, patch = format_line(layout, link_values(link, ctx.schema.relationships[link.type].properties))
+    line = f'"{link.src}","{link.dst}",{line}{ctx.suffix(layout, stamp)}'
+    nodes = ctx.schema.nodes
+    src_ident, dst_ident = nodes[link.src_type].is_identifier, nodes[link.dst_type].is_identifier
     identifier = (link.src if src_ident else link.dst) if src_ident != dst_ident else None
     return (link.index, link.id, link.type, link.hash, tuple(end for _, end in link.owned_ends), line, patch,
             identifier)
