@@ -42,6 +42,8 @@ class RequestContextMiddleware:
                 incoming = value.decode("latin-1")
         rid = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
         token = request_started(rid)
+        # Kept in the scope too: the 500 handler runs outside this middleware, after the reset.
+        scope.setdefault("state", {})["request_id"] = rid
         structlog.contextvars.bind_contextvars(request_id=rid)
         started = time.perf_counter()
         status = 500

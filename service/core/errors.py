@@ -1,7 +1,8 @@
 """Every error leaves the service as JSON `{"error": {"code", "message", "details"}}`.
 
 Callers' mistakes are 4xx with a message that says what to change; an unreachable Neo4j is a
-503 with `Retry-After`; anything unexpected is a 500 whose body carries no stack trace.
+503 with `Retry-After`; anything unexpected — a query Neo4j refuses or fails to run included — is
+a logged 500 whose body carries the request id (to find the log line) and no stack trace.
 """
 
 from __future__ import annotations
@@ -15,27 +16,29 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import (
     ConnectionPoolError,
-    DatabaseError,
     DatabaseUnavailable,
+    Neo4jError,
     ServiceUnavailable,
     SessionExpired,
     TransientError,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.core.context import current_request_id
 from service.core.metrics import ERRORS, NEO4J_UNAVAILABLE
 
 log = structlog.get_logger(__name__)
 
 # Raised by the driver when Neo4j is down, restarting, overloaded, or lost mid-transaction
 # (ServiceUnavailable covers IncompleteCommit: the outcome is unknown, and a retry of an
-# idempotent write converges). DatabaseError is a server-side failure, never the caller's.
+# idempotent write converges); TransientError once the driver's own retries ran out. Not
+# DatabaseError nor ClientError: those are the same answer on every retry (a query the planner
+# cannot run, a bad parameter), a bug to log and fix, and a 503 would tell callers to resend it.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     ServiceUnavailable,
     SessionExpired,
     DatabaseUnavailable,
     TransientError,
-    DatabaseError,
     ConnectionPoolError,
     ConnectionError,
 )
@@ -67,8 +70,7 @@ class Unavailable(ApiError):
 
 def unavailable(exc: Exception, retry_after: int) -> Unavailable:
     """The one mapping of a driver error (one of UNAVAILABLE_ERRORS) to a 503: counted, and logged
-    with Neo4j's own code — a DatabaseError that is no outage (a query the planner cannot run) must
-    be findable in the log, not only seen as a 503 by the caller."""
+    with Neo4j's own code."""
     NEO4J_UNAVAILABLE.inc()
     log.warning("neo4j_unavailable", error=type(exc).__name__, code=getattr(exc, "code", None),
                 detail=str(exc)[:300])
@@ -138,7 +140,24 @@ def install_error_handlers(app: FastAPI, retry_after: int) -> None:
     async def _bad_json(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return _response(400, "invalid_json", f"the request body is not valid JSON: {exc.msg} at position {exc.pos}")
 
+    @app.exception_handler(Neo4jError)
+    async def _query_error(request: Request, exc: Neo4jError) -> JSONResponse:
+        # A deterministic failure of one of our queries (TransientError is mapped above, its
+        # handler is the more specific one): Neo4j's code and message go to the log only.
+        log.error("neo4j_query_error", error=type(exc).__name__, code=exc.code, detail=str(exc)[:500],
+                  path=request.url.path)
+        return internal_error(request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error=type(exc).__name__)
-        return _response(500, "internal_error", "an unexpected error occurred; it has been logged")
+        log.exception("unhandled_error", error=type(exc).__name__, path=request.url.path,
+                      request_id=getattr(request.state, "request_id", ""))
+        return internal_error(request)
+
+
+def internal_error(request: Request) -> JSONResponse:
+    """The 500 of a bug: the request id in the body is what finds the log line that says more."""
+    request_id = current_request_id() or getattr(request.state, "request_id", "")
+    return _response(500, "internal_error",
+                     f"an unexpected error occurred; it has been logged under request id {request_id}",
+                     {"request_id": request_id})
