@@ -133,7 +133,8 @@ async def shared_identifier_alerts(db: Database, policy: Policy, stamps: dict[st
             return created
 
         async def run() -> None:
-            report.alerts["shared_identifier"] += await db.write(work)
+            created = await db.write(work)  # read the count only once the write is back: tasks interleave
+            report.alerts["shared_identifier"] += created
 
         return run
 
@@ -152,7 +153,8 @@ async def person_matches(db: Database, policy: Policy, persons: dict[str, list[s
             return await matching.detect(tx, sorted(batch), policy, now)
 
         async def run() -> None:
-            report.alerts["possible_match"] += await db.write(work)
+            created = await db.write(work)  # read the count only once the write is back: tasks interleave
+            report.alerts["possible_match"] += created
 
         return run
 
