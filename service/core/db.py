@@ -8,12 +8,16 @@ Retry-After), through `service.core.errors.unavailable`, the one place that maps
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j.exceptions import TransientError
 from neo4j.graph import Node, Path, Relationship
 
 from service.core.errors import UNAVAILABLE_ERRORS, unavailable
@@ -22,6 +26,11 @@ from service.core.settings import Settings
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
+
+DEADLOCK = "Neo.TransientError.Transaction.DeadlockDetected"
+DEADLOCK_BUDGET = 90.0  # seconds a write may keep retrying deadlocks (below clients' usual 120 s timeouts)
+DEADLOCK_BACKOFF = 0.05  # first pause's upper bound, doubled at each attempt …
+DEADLOCK_BACKOFF_CAP = 2.0  # … up to this
 
 
 def make_driver(settings: Settings) -> AsyncDriver:
@@ -80,8 +89,20 @@ class Database:
     async def write(self, work: Work[T]) -> T:
         started = time.perf_counter()
         try:
-            async with self.driver.session(database=self.database) as session:
-                return await session.execute_write(work)
+            for attempt in itertools.count():
+                try:
+                    async with self.driver.session(database=self.database) as session:
+                        return await session.execute_write(work)
+                except TransientError as exc:
+                    # A deadlock is two writers of the same data, not Neo4j away: the driver's
+                    # short retry budget (sized for an outage) is spent; back off with jitter so
+                    # the writers fall out of step, and converge within DEADLOCK_BUDGET.
+                    pause = random.uniform(0, min(DEADLOCK_BACKOFF_CAP, DEADLOCK_BACKOFF * 2 ** attempt))
+                    if (exc.code != DEADLOCK or
+                            time.perf_counter() + pause - started > DEADLOCK_BUDGET):
+                        raise
+                    await asyncio.sleep(pause)
+            raise AssertionError("unreachable")
         except UNAVAILABLE_ERRORS as exc:
             raise unavailable(exc, self.retry_after) from exc
         finally:
