@@ -5,9 +5,11 @@ inside one write transaction:
 
 1. ownership: the ids the batch names are probed; another agency's entity is refused (403, each
    item named), and a link end that is neither in the batch nor the caller's stored entity is a 422;
-2. writes, in an order that keeps links valid and locks predictable: identifiers first (links need
-   both ends), then entities, then links, one `UNWIND` per label or type, rows sorted by id so
-   concurrent batches take locks in one order;
+2. writes, in an order that keeps links valid and locks predictable: the stored identifiers the
+   batch names write-locked first, in id order (hubs shared by concurrent batches would otherwise
+   deadlock), then identifiers (links need both ends), entities, links, one `UNWIND` per label or
+   type in type order, rows sorted by id (links by their pair of ends) so concurrent batches take
+   locks in one order;
 3. `shared_identifier` alerts for both sides of each (own entity, identifier) pair the batch linked;
 4. the lifecycle hooks (`service.domain.ingest.hooks`: review dates, late hits, person matching).
 
@@ -123,6 +125,9 @@ class IngestWork:
         check_ownership(plan, self.principal.agency, existing)
 
         params = self._params()
+        identifier_ids = {row.id for row in plan.entities if row.identifier} | set(plan.extra_identifiers)
+        if identifier_ids:
+            await (await tx.run(q.LOCK_IDENTIFIERS, ids=sorted(identifier_ids))).consume()
         written = await self._write_entities(tx, params)
         self.entity_status = {row.index: written.get(row.id, "unchanged") for row in plan.entities}
         links_written = await self._write_links(tx, params)
@@ -151,10 +156,11 @@ class IngestWork:
         for row in self.plan.extra_identifiers.values():
             identifiers[row.type].setdefault(row.id, {"id": row.id, "value": row.ref, "p": {}})
         written: Written = {}
-        for type_name, by_id in identifiers.items():
+        # Types in one order too: concurrent batches create new identifiers (unique-index locks) in one order.
+        for type_name, by_id in sorted(identifiers.items()):
             rows = [by_id[k] for k in sorted(by_id)]
             written.update(await self._run(tx, q.upsert_identifiers(type_name), rows, params))
-        for type_name, by_id in entities.items():
+        for type_name, by_id in sorted(entities.items()):
             rows = [by_id[k] for k in sorted(by_id)]
             written.update(await self._run(tx, q.upsert_entities(type_name), rows, params))
         return written
@@ -165,10 +171,12 @@ class IngestWork:
         for link in self.plan.links:
             by_type[link.type][link.id] = link
         links_written: Written = {}
-        for rel_type, links in by_type.items():
+        for rel_type, links in sorted(by_type.items()):
             declared = schema.relationships[rel_type].properties
             rows = []
-            for link in sorted(links.values(), key=lambda link: link.src):
+            # By the pair of ends, whichever the direction: both ends' locks in one order.
+            for link in sorted(links.values(), key=lambda link: (min(link.src, link.dst), max(link.src, link.dst),
+                                                                  link.id)):
                 props = dict.fromkeys(declared)
                 props.update(link.props, sharing=link.sharing, content_hash=link.hash, **link.codes)
                 rows.append({"id": link.id, "src": link.src, "dst": link.dst, "p": props})
