@@ -42,6 +42,7 @@ COMMON_ERRORS = {
     "413": "Body or batch over the limit",
     "415": "Unsupported content type",
     "422": "The request does not validate; details list every error",
+    "500": "A bug of the service, logged; `details.request_id` names the log line (do not resend as is)",
     "503": "Neo4j unavailable; retry after the Retry-After header",
 }
 PUBLIC_PATHS = {"/healthz", "/readyz"}
@@ -92,7 +93,7 @@ def install_openapi(app: FastAPI) -> None:
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 responses = operation["responses"]
-                codes = ["503"] if path in PUBLIC_PATHS else list(COMMON_ERRORS)
+                codes = ["500", "503"] if path in PUBLIC_PATHS else list(COMMON_ERRORS)
                 defaults = {**COMMON_ERRORS, "403": _forbidden(permissions.get((path, method), ()))}
                 for code in codes:
                     existing = responses.get(code, {})
