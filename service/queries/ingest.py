@@ -114,25 +114,36 @@ FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
 {_STATUSES}"""
 
 
-# Shared-identifier alerts (deconfliction). `$pairs` are the (own entity, identifier) pairs this
-# batch linked to identifiers it did not create. For each, the other agencies' entities linked to
-# the identifier are found, with whether each side may know the other's data exists: a side is
-# alerted only about data it may know of (another agency's confidential item without a grant
-# raises nothing for it). The router then keeps one alert per (recipient, counterpart, identifier).
-# An alert is a hit — which agency holds data on the identifier, whom to call — so each side is
-# judged as a lookup would judge it (`node_hit`: another agency's minor raises it, never showing it),
-# with `us` the ingesting agency's viewer and `them` the other agency's (`$central` is not read).
+# Shared-identifier alerts (deconfliction). `$groups` are the identifiers this batch linked (and did
+# not create), each with the batch's own entities it linked to it (`entities`, sorted). For each,
+# the other agencies' entities linked to the identifier are found, with whether each side may know
+# the other's data exists: a side is alerted only about data it may know of (another agency's
+# confidential item without a grant raises nothing for it). The router keeps one alert per
+# (recipient, counterpart, identifier). An alert is a hit — which agency holds data on the
+# identifier, whom to call — so each side is judged as a lookup would judge it (`node_hit`: another
+# agency's minor raises it, never showing it), with `us` the ingesting agency's viewer and `them`
+# the other agency's. Whether we may know depends only on their side, whether they may only on
+# ours: one row per (identifier, other agency), so a hub's links are walked once per batch, not once
+# per entity of the batch linked to it. `entity` / `their_entity`: the smallest id of each side.
 FIND_SHARED_IDENTIFIERS = f"""
-UNWIND $pairs AS p
-MATCH (i:Node {{id: p.identifier}})
+UNWIND $groups AS g
+MATCH (i:Node {{id: g.identifier}})
 WHERE COUNT {{ (i)--() }} > 1
 MATCH (i)-[theirs]-(o:Entity)
 WHERE o.owner_agency <> $agency
-MATCH (e:Node {{id: p.entity}})-[mine]-(i)
-WITH i, e, o, theirs, mine, {viewer_of("$agency")} AS us, {viewer_of("o.owner_agency")} AS them
-RETURN i.id AS identifier, e.id AS entity, o.id AS their_entity, o.owner_agency AS other,
-       {node_hit("o", "us")} AND {rel_known("theirs", "us")} AS we_may_know,
-       {node_hit("e", "them")} AND {rel_known("mine", "them")} AS they_may_know
+WITH i, g, o, theirs, {viewer_of("$agency")} AS us
+WITH i, g, o.owner_agency AS other, min(o.id) AS their_entity,
+     count(CASE WHEN {node_hit("o", "us")} AND {rel_known("theirs", "us")} THEN 1 END) > 0 AS we_may_know
+CALL (i, g, other) {{
+  UNWIND g.entities AS eid
+  MATCH (e:Node {{id: eid}})-[mine]-(i)
+  WITH e, mine, {viewer_of("other")} AS them
+  WITH e, count(CASE WHEN {node_hit("e", "them")} AND {rel_known("mine", "them")} THEN 1 END) > 0 AS known
+  RETURN min(e.id) AS entity, count(CASE WHEN known THEN 1 END) > 0 AS they_may_know
+}}
+WITH i, other, their_entity, we_may_know, entity, they_may_know
+WHERE entity IS NOT NULL
+RETURN i.id AS identifier, entity, their_entity, other, we_may_know, they_may_know
 """
 
 # `pair_key` is unique (migration 5): a re-push, a retry or a concurrent batch never alerts twice.

@@ -187,7 +187,11 @@ class IngestWork:
         """Raise `shared_identifier` alerts for both sides, once per (recipient, counterpart, identifier);
         the number newly created."""
         agency = self.principal.agency
-        result = await tx.run(q.FIND_SHARED_IDENTIFIERS, pairs=[{"entity": e, "identifier": i} for e, i in pairs],
+        by_identifier: dict[str, list[str]] = defaultdict(list)
+        for entity, identifier in pairs:  # sorted: each identifier's entities sorted too
+            by_identifier[identifier].append(entity)
+        groups = [{"identifier": i, "entities": by_identifier[i]} for i in sorted(by_identifier)]
+        result = await tx.run(q.FIND_SHARED_IDENTIFIERS, groups=groups,
                               agency=agency, central_agency=self.policy.central_agency)
         alerts: dict[str, dict[str, Any]] = {}
 
