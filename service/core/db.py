@@ -3,7 +3,8 @@
 Reads go through `execute_read` (one query: `execute_query` with read routing), writes through
 `execute_write`, so the same code runs against a single server or a routed cluster (`neo4j://`).
 Driver errors that mean "Neo4j is not there right now" surface as `Unavailable` (HTTP 503 with
-Retry-After), through `service.core.errors.unavailable`, the one place that maps them.
+Retry-After), through `service.core.errors.unavailable`, the one place that maps them; any other
+driver error (a query Neo4j refuses) propagates, to leave as a logged 500.
 """
 
 from __future__ import annotations
