@@ -21,21 +21,6 @@ RETURN n.id AS id, n:Identifier AS identifier, n.owner_agency AS owner
 """
 
 
-# The stored identifiers a batch names, write-locked in the order of `$ids` (sorted) before anything
-# else is written. An identifier is the one node batches of different agencies share, and a hub (a
-# phone many persons use) is in most of them: each batch's MERGEs otherwise lock hubs, and the hubs'
-# relationship groups, in the order of its rows, and concurrent batches deadlock. Taken up front and
-# in one order, the locks make batches on the same hubs wait for each other instead. Setting and
-# removing a property takes the node's write lock and leaves the node as it was.
-LOCK_IDENTIFIERS = """
-UNWIND $ids AS id
-MATCH (n:Node {id: id})
-WHERE n:Identifier
-SET n._lock = true
-REMOVE n._lock
-"""
-
-
 # The upserts return one record: the ids they created and those they updated; rows not listed
 # were unchanged. Rows carry `p`, the full map of what changes (every declared property, null
 # when absent — `SET += null` removes it — and sharing, search text, content hash), so the

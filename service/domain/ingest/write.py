@@ -5,11 +5,12 @@ inside one write transaction:
 
 1. ownership: the ids the batch names are probed; another agency's entity is refused (403, each
    item named), and a link end that is neither in the batch nor the caller's stored entity is a 422;
-2. writes, in an order that keeps links valid and locks predictable: the stored identifiers the
-   batch names write-locked first, in id order (hubs shared by concurrent batches would otherwise
-   deadlock), then identifiers (links need both ends), entities, links, one `UNWIND` per label or
-   type in type order, rows sorted by id (links by their pair of ends) so concurrent batches take
-   locks in one order;
+2. writes, in an order that keeps links valid and locks predictable: identifiers first (links need
+   both ends), then entities, then links, one `UNWIND` per label or type in type order, rows sorted
+   by id (links by their pair of ends) so concurrent batches take locks in one order. Batches on the
+   same hub identifiers can still deadlock on the hubs' relationship-group locks;
+   `Database.write` retries them. Write-locking the batch's identifiers up front, in order,
+   removed the deadlocks but serialised every batch on a hub, and measured slower;
 3. `shared_identifier` alerts for both sides of each (own entity, identifier) pair the batch linked;
 4. the lifecycle hooks (`service.domain.ingest.hooks`: review dates, late hits, person matching).
 
@@ -125,9 +126,6 @@ class IngestWork:
         check_ownership(plan, self.principal.agency, existing)
 
         params = self._params()
-        identifier_ids = {row.id for row in plan.entities if row.identifier} | set(plan.extra_identifiers)
-        if identifier_ids:
-            await (await tx.run(q.LOCK_IDENTIFIERS, ids=sorted(identifier_ids))).consume()
         written = await self._write_entities(tx, params)
         self.entity_status = {row.index: written.get(row.id, "unchanged") for row in plan.entities}
         links_written = await self._write_links(tx, params)
