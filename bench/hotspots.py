@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 import neo4j
 
-from bench.ingest import FIRST, LAST, graph_counts
+from bench.ingest import FIRST, LAST, batches, graph_counts
 from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
 from service.access.auth import make_token
 from service.access.policy import policy_from_file
@@ -105,35 +105,24 @@ def generate(items: int, batch: int, hubs: int, seed: int = 11) -> list[tuple[st
     """Batches of about `batch` items as (agency, body), agencies in turn: each person uses one of
     `hubs` phones (every hub linked by many persons of every agency) and one phone of its own; 30 %
     are born on 1 January of their year."""
-    rng = random.Random(seed)
     hub_numbers = [f"+336{90000000 + h:08d}" for h in range(hubs)]
-    out: list[tuple[str, dict[str, Any]]] = []
-    total, person = 0, 0
-    while total < items:
-        agency = AGENCIES[len(out) % len(AGENCIES)]
-        body: dict[str, Any] = {"entities": [], "links": []}
-        size = 0
-        while size < batch and total + size < items:
-            ref = f"H-{person}"
-            year = rng.randrange(1970, 2005)
-            birth = (f"{year}-01-01" if rng.random() < 0.3
-                     else f"{year}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}")
-            own = f"+337{person:08d}"
-            hub = rng.choice(hub_numbers)
-            body["entities"] += [
-                {"type": "Person", "ref": ref, "properties": {"first_name": rng.choice(FIRST),
-                                                               "last_name": rng.choice(LAST), "birth_date": birth}},
-                {"type": "Phone", "ref": hub}, {"type": "Phone", "ref": own}]
-            body["links"] += [
-                {"type": "USES", "from": {"type": "Person", "ref": ref}, "to": {"type": "Phone", "ref": hub}},
-                {"type": "USES", "from": {"type": "Person", "ref": ref}, "to": {"type": "Phone", "ref": own}},
-                {"type": "CALLED", "from": {"type": "Phone", "ref": own}, "to": {"type": "Phone", "ref": hub},
-                 "ref": f"{agency}-{ref}", "properties": {"count": rng.randrange(1, 50)}}]
-            size += 6
-            person += 1
-        out.append((agency, body))
-        total += size
-    return out
+
+    def person(rng: random.Random, agency: str, n: int) -> list[tuple[str, dict[str, Any]]]:
+        ref, own, hub = f"H-{n}", f"+337{n:08d}", rng.choice(hub_numbers)
+        year = rng.randrange(1970, 2005)
+        birth = (f"{year}-01-01" if rng.random() < 0.3
+                 else f"{year}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}")
+        me = {"type": "Person", "ref": ref}
+        return [
+            ("e", {**me, "properties": {"first_name": rng.choice(FIRST), "last_name": rng.choice(LAST),
+                                        "birth_date": birth}}),
+            ("e", {"type": "Phone", "ref": hub}), ("e", {"type": "Phone", "ref": own}),
+            ("l", {"type": "USES", "from": me, "to": {"type": "Phone", "ref": hub}}),
+            ("l", {"type": "USES", "from": me, "to": {"type": "Phone", "ref": own}}),
+            ("l", {"type": "CALLED", "from": {"type": "Phone", "ref": own}, "to": {"type": "Phone", "ref": hub},
+                   "ref": f"{agency}-{ref}", "properties": {"count": rng.randrange(1, 50)}})]
+
+    return batches(items, batch, random.Random(seed), person)
 
 
 async def push(base: str, tokens: dict[str, str], payloads: list[tuple[str, bytes]], concurrency: int

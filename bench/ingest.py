@@ -32,6 +32,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -121,27 +122,37 @@ def _cell(rng: random.Random, agency: str, cell: int, phone_pool: int) -> list[t
     return items
 
 
-def generate(items: int, batch: int = 5000, seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
-    """Batches of about `batch` items, `items` in all, as (agency, ingest body). Each batch holds
-    whole cells (links only reach entities of their own batch) and belongs to one agency, in
-    turn; a tenth of the phones come from a shared pool, so agencies and cells overlap."""
-    rng = random.Random(seed)
-    phone_pool = max(10, items // 100)
+Unit = Callable[[random.Random, str, int], list[tuple[str, dict[str, Any]]]]
+
+
+def batches(items: int, batch: int, rng: random.Random, unit: Unit) -> list[tuple[str, dict[str, Any]]]:
+    """`items` items in batches of about `batch`, as (agency, ingest body), agencies in turn; each
+    batch is made of whole units (`unit(rng, agency, n)`: its ("e" | "l", item) pairs, entities
+    first, so a unit cut short at the end still names only entities it holds)."""
     out: list[tuple[str, dict[str, Any]]] = []
-    total, cell = 0, 0
+    total, n = 0, 0
     while total < items:
         agency = AGENCIES[len(out) % len(AGENCIES)]
         body: dict[str, Any] = {"entities": [], "links": []}
         size = 0
         while size < batch and total + size < items:
-            cell_items = _cell(rng, agency, cell, phone_pool)[: min(batch - size, items - total - size)]
-            cell += 1
-            for kind, item in cell_items:
+            unit_items = unit(rng, agency, n)[: min(batch - size, items - total - size)]
+            n += 1
+            for kind, item in unit_items:
                 body["entities" if kind == "e" else "links"].append(item)
-            size += len(cell_items)
+            size += len(unit_items)
         out.append((agency, body))
         total += size
     return out
+
+
+def generate(items: int, batch: int = 5000, seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
+    """Batches of about `batch` items, `items` in all, as (agency, ingest body). Each batch holds
+    whole cells (links only reach entities of their own batch) and belongs to one agency, in
+    turn; a tenth of the phones come from a shared pool, so agencies and cells overlap."""
+    phone_pool = max(10, items // 100)
+    return batches(items, batch, random.Random(seed),
+                   lambda rng, agency, cell: _cell(rng, agency, cell, phone_pool))
 
 
 def _drop_dangling(body: dict[str, Any]) -> None:
