@@ -25,9 +25,12 @@ from service.core.settings import Settings
 from service.neo4j_local.manager import LocalNeo4j, from_settings
 from tests.builders import Item, ent, link, person, uses
 from tests.conftest import TokenFactory, cypher, wipe
+from tests.neo4j_server import TEST_PORT
 from tests.test_importers import ServerThread, run_cli
 
-BULK_PORT = 7698
+# Its own instance beside the test one, on a port that follows the test port, so two runs on
+# one machine (each with its own OFAST_GRAPH_TEST_BOLT_PORT) never share it.
+BULK_PORT = TEST_PORT + 10
 AGENCIES = ("douane", "gendarmerie", "police")  # the order bulk-load loads them in (folder names)
 SOURCE = "partner-export"
 VOLATILE = {"created_at", "updated_at", "batch_id"}
