@@ -16,6 +16,7 @@ agency's viewer map, so the same rule is spelled once for the caller and for any
   on identifiers linked to it (`/v1/lookup`, which uses `node_hit` instead of `node_known`).
   Every read path that uses `node_full` / `node_known` therefore never returns, stubs, counts
   (outside `statistics_count_all`) or traverses a minor of another agency.
+- events (calls, plate reads, transfers) follow the link rules (`event_full`, `event_known`).
 - stubs carry the item's handling code (`handling`), never its content nor its handling note.
 """
 
@@ -152,6 +153,25 @@ def rel_view(var: str, viewer: str = "$viewer") -> str:
             f"ELSE {{id: {var}.id, owner_agency: {var}.owner_agency, handling: coalesce({var}.handling, 'H0'), "
             f"redacted: true}} END, "
             f"type: type({var}), source: startNode({var}).id, target: endNode({var}).id}}")
+
+
+def event_full(var: str, viewer: str = "$viewer") -> str:
+    """Event `var` (a call, plate read or transfer) seen in full: events are owned exactly as links
+    are, and carry no minor flag (their parties are identifiers), so the link rule is theirs."""
+    return rel_full(var, viewer)
+
+
+def event_known(var: str, viewer: str = "$viewer") -> str:
+    """The viewer may learn that event `var` exists (counted as withheld when not full)."""
+    return rel_known(var, viewer)
+
+
+def event_view(var: str, viewer: str = "$viewer") -> str:
+    """A map of event `var`: all stored properties when full; otherwise a stub naming no time, no
+    party and no place — only what a withheld count already says."""
+    return (f"CASE WHEN {event_full(var, viewer)} THEN properties({var}) "
+            f"ELSE {{id: {var}.id, kind: {var}.kind, owner_agency: {var}.owner_agency, "
+            f"handling: coalesce({var}.handling, 'H0'), redacted: true}} END")
 
 
 # Evaluation filters (`min_reliability`, `min_accuracy`): parameters `$min_reliability` (A, B, C
