@@ -4,7 +4,10 @@ from functools import lru_cache
 
 from graph_schema.model import (
     RESERVED,
+    EventType,
     NodeType,
+    Party,
+    Place,
     Property,
     PropertyError,
     RelationshipType,
@@ -21,7 +24,10 @@ def get_schema() -> Schema:
 
 __all__ = [
     "RESERVED",
+    "EventType",
     "NodeType",
+    "Party",
+    "Place",
     "Property",
     "PropertyError",
     "RelationshipType",

@@ -42,4 +42,32 @@ def render_markdown() -> str:
             out += ["| property | type | notes |", "| --- | --- | --- |"]
             out += [_prop(p) for p in rel.properties.values()]
             out.append("")
+    out += _events()
     return "\n".join(out)
+
+
+def _events() -> list[str]:
+    schema = get_schema()
+    out = ["## Events (`POST /v1/events`)", "",
+           "Owned like links (owner, sharing, codes); one `(:Event:<label>)` node each, naming its parties",
+           "by id (`<party>_id`) and its time `at` (UTC), found by indexes on (party id, at).", ""]
+    for event in schema.events.values():
+        time = "ISO 8601 date-time with an offset" + (", or a date (00:00 UTC)" if event.at == "datetime_or_date"
+                                                      else "")
+        out += [f"### {event.name} (`:{event.label}`)", "", *_paragraph(event.description),
+                f"`at`: {time}." + (f" Aggregated as `{event.aggregate}` links." if event.aggregate else ""), "",
+                "| field | type | notes |", "| --- | --- | --- |"]
+        for party in event.parties.values():
+            shape = "{type, ref}" if party.form == "end" else "value"
+            kind = f"{' or '.join(party.types)} ({shape}{', required' if party.required else ''})"
+            out.append(f"| `{party.name}` | {kind} | {party.description} (stored as `{party.stored_as}`) |")
+        if event.place:
+            place = event.place
+            fields = ", ".join(["ref", *place.properties])
+            out.append(f"| `{place.field}` | Location `{place.kind}` ({fields}{', required' if place.required else ''})"
+                       f" | {place.description} (stored as `place_id`, `place_ref`) |")
+        for p in event.properties.values():
+            kind = f"enum: {', '.join(p.values)}" if p.type == "enum" else p.type
+            out.append(f"| `{p.name}` | {kind}{', required' if p.name in event.required else ''} | {p.description} |")
+        out.append("")
+    return out

@@ -157,6 +157,22 @@ def _matching_by_agency(schema: Schema) -> list[str]:
     ]
 
 
+def _events(schema: Schema) -> list[str]:
+    # Events name their parties by id and have no relationship of their own (docs/architecture.md,
+    # "Events"): every read finds them on a composite range index of (party id, time), derived here
+    # from each kind's parties; co-location seeks (place_ref, at) across kinds and agencies.
+    statements = [
+        "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:Event) REQUIRE e.id IS UNIQUE",
+        "CREATE INDEX event_at IF NOT EXISTS FOR (e:Event) ON (e.at)",
+        "CREATE INDEX event_place_at IF NOT EXISTS FOR (e:Event) ON (e.place_ref, e.at)",
+    ]
+    for event in schema.events.values():
+        for party in event.parties.values():
+            statements.append(f"CREATE INDEX event_{event.name}_{party.stored_as}_at IF NOT EXISTS "
+                              f"FOR (e:{event.label}) ON (e.{party.stored_as}, e.at)")
+    return statements
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "node identity and lookup indexes", _core),
     Migration(2, "relationship id indexes", _relationship_ids),
@@ -170,6 +186,7 @@ MIGRATIONS: list[Migration] = [
     Migration(10, "review dates and lookup memories", _review_and_late_hits),
     Migration(11, "person matching", _person_matching),
     Migration(12, "matching candidates by birth date and agency", _matching_by_agency),
+    Migration(13, "events: identity and (party, time) indexes", _events),
 ]
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)

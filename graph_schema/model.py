@@ -27,7 +27,14 @@ RESERVED = frozenset({
     "reliability", "accuracy", "handling", "handling_note", "handling_notice", "minor",
     # review dates (retention): shown to the owner agency only
     "review_due", "review_confirmed_at", "review_confirmed_by",
+    # links the service derives from events (the aggregated CALLED / TRANSFERRED)
+    "derived",
 })
+
+# What the service stores on every event besides its declared properties and `<party>_id`s.
+EVENT_FIELDS = frozenset({"kind", "at", "date_only", "place_id", "place_ref"})
+EventTime = Literal["datetime", "datetime_or_date"]
+PartyForm = Literal["end", "value"]
 
 NAME_RE = re.compile(r"^[A-Z][A-Za-z]*$")
 REL_RE = re.compile(r"^[A-Z][A-Z_]*$")
@@ -84,9 +91,49 @@ class RelationshipType:
 
 
 @dataclass(frozen=True)
+class Party:
+    """An identifier an event names: `{type, ref}` (form `end`) or its value alone (form `value`)."""
+
+    name: str
+    types: tuple[str, ...]
+    form: PartyForm = "end"
+    required: bool = False
+    description: str = ""
+
+    @property
+    def stored_as(self) -> str:
+        return f"{self.name}_id"
+
+
+@dataclass(frozen=True)
+class Place:
+    """The Location (of the pushing agency, of `kind`) an event happened at: its ref and `properties`."""
+
+    field: str
+    kind: str
+    properties: tuple[str, ...] = ()
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str  # the event's `kind` in requests
+    label: str  # its label beside :Event
+    at: EventTime
+    parties: dict[str, Party]
+    place: Place | None = None
+    properties: dict[str, Property] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    aggregate: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Schema:
     nodes: dict[str, NodeType]
     relationships: dict[str, RelationshipType]
+    events: dict[str, EventType] = field(default_factory=dict)
 
     @property
     def entity_types(self) -> list[str]:
@@ -154,4 +201,52 @@ def load_schema(path: Path = SCHEMA_FILE) -> Schema:
                 raise ValueError(f"{name}: pair ({a}, {b}) names an undeclared node type")
         rels[name] = RelationshipType(name, pairs, spec.get("description", ""),
                                       _properties(spec.get("properties"), name))
-    return Schema(nodes, rels)
+    events = {name: _event(name, spec, nodes, rels) for name, spec in (raw.get("events") or {}).items()}
+    return Schema(nodes, rels, events)
+
+
+EVENT_RE = re.compile(r"^[a-z][a-z_]*$")
+
+
+def _event(name: str, spec: dict[str, Any], nodes: dict[str, NodeType],
+           rels: dict[str, RelationshipType]) -> EventType:
+    """One event kind, checked against the node and relationship types it names."""
+    label = spec["label"]
+    if not EVENT_RE.match(name) or not NAME_RE.match(label) or label in nodes or label == "Event":
+        raise ValueError(f"event {name!r}: invalid kind or label {label!r}")
+    at = spec.get("at", "datetime")
+    if at not in EventTime.__args__:  # type: ignore[attr-defined]
+        raise ValueError(f"event {name}: at must be one of {EventTime.__args__}")  # type: ignore[attr-defined]
+    props = _properties(spec.get("properties"), f"event {name}")
+    parties: dict[str, Party] = {}
+    for party, p in spec["parties"].items():
+        types = tuple(p["types"])
+        form = p.get("form", "end")
+        if any(t not in nodes or not nodes[t].is_identifier for t in types) or not types:
+            raise ValueError(f"event {name}.{party}: parties are identifier types, got {types}")
+        if form not in PartyForm.__args__ or (form == "value" and len(types) != 1):  # type: ignore[attr-defined]
+            raise ValueError(f"event {name}.{party}: form is end, or value with one type")
+        parties[party] = Party(party, types, form, bool(p.get("required")), p.get("description", ""))
+    place = None
+    if spec.get("place"):
+        raw_place = spec["place"]
+        location = nodes["Location"]
+        kind, place_props = raw_place["kind"], tuple(raw_place.get("properties", ()))
+        if kind not in location.properties["kind"].values or any(q not in location.properties for q in place_props):
+            raise ValueError(f"event {name}: a place is a Location kind with Location properties")
+        place = Place(raw_place["field"], kind, place_props, bool(raw_place.get("required")),
+                      raw_place.get("description", ""))
+    fields = [*props, *(p.stored_as for p in parties.values()), *parties, *([place.field] if place else [])]
+    clash = [f for f in fields if f in EVENT_FIELDS or f in RESERVED]
+    if clash or len(set(fields)) != len(fields):
+        raise ValueError(f"event {name}: field names clash with the stored ones: {clash or fields}")
+    required = tuple(spec.get("required", ()))
+    if any(r not in props for r in required):
+        raise ValueError(f"event {name}: required names undeclared properties")
+    aggregate = spec.get("aggregate")
+    if aggregate is not None:
+        ends = parties.get("from"), parties.get("to")
+        if aggregate not in rels or ends[0] is None or ends[1] is None or not all(
+                rels[aggregate].allows(a, b) for a in ends[0].types for b in ends[1].types):
+            raise ValueError(f"event {name}: aggregate {aggregate!r} must link every from/to pair")
+    return EventType(name, label, at, parties, place, props, required, aggregate, spec.get("description", ""))

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import phonenumbers
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
+from stdnum import imei as stdnum_imei
+from stdnum.exceptions import InvalidChecksum, ValidationError
 
 
 class IdentifierError(ValueError):
@@ -62,13 +64,40 @@ def email(value: str) -> str:
     return compact
 
 
+def imei(value: str) -> str:
+    """An IMEI as its 15 digits: 14 and the Luhn check digit (python-stdnum's `imei` checks it).
+    stdnum also takes 14 digits without a check digit and 16-digit IMEISVs; neither is a key that
+    two agencies would write the same way, so only the 15-digit form is accepted."""
+    compact = _SEPARATORS.sub("", value)
+    if not compact.isdigit() or len(compact) != 15:
+        raise IdentifierError("an IMEI is 15 digits (14 and a check digit); separators are ignored")
+    try:
+        return str(stdnum_imei.validate(compact))
+    except InvalidChecksum:
+        raise IdentifierError("wrong IMEI check digit (Luhn)") from None
+    except ValidationError as exc:
+        raise IdentifierError(f"not an IMEI: {exc}") from None
+
+
 NORMALISERS: dict[str, Callable[[str], str]] = {
     "phone": phone,
     "iban": iban,
     "plate": plate,
     "wallet": wallet,
     "email": email,
+    "imei": imei,
 }
+
+# Properties an identifier's normalised value implies, set by the service wherever it is merged.
+DERIVED: dict[str, Callable[[str], dict[str, str]]] = {
+    "imei": lambda value: {"tac": value[:8]},  # the Type Allocation Code: maker and model
+}
+
+
+def derived(normaliser: str | None, value: str) -> dict[str, str]:
+    """What the normalised `value` of an identifier says of itself (an IMEI's TAC), or nothing."""
+    make = DERIVED.get(normaliser or "")
+    return make(value) if make is not None else {}
 
 
 def normalise(normaliser: str, value: str) -> str:

@@ -34,7 +34,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError, core_schema
 from typing_extensions import TypedDict  # pydantic needs its TypedDict before Python 3.12
 
 from graph_schema import NodeType, Property, RelationshipType, Schema
-from graph_schema.normalise import IdentifierError, normalise
+from graph_schema.normalise import IdentifierError, derived, normalise
 from graph_schema.values import message, value_type
 from service.access.policy import (
     ACCURACY_CODES,
@@ -601,6 +601,7 @@ class _Planner:
             explicit = item.get("id")
             if node.is_identifier:
                 # Identifiers have no sharing and need no hash: their statuses come from their props.
+                props.update(derived(node.normaliser, ref))
                 row = EntityRow(i, node.name, ref, ids.identifier_id(node.name, ref), True, props, "", "", ref,
                                 explicit)
             else:
@@ -637,8 +638,8 @@ class _Planner:
                 if end_node.is_identifier:
                     end_id = ids.identifier_id(end_node.name, value)
                     if end_id not in in_batch and end_id not in plan.extra_identifiers:
-                        plan.extra_identifiers[end_id] = EntityRow(-1, end_node.name, value, end_id, True, {}, "",
-                                                                   "", value)
+                        plan.extra_identifiers[end_id] = EntityRow(-1, end_node.name, value, end_id, True,
+                                                                   derived(end_node.normaliser, value), "", "", value)
                 else:
                     end_id = ids.entity_id(agency, end_node.name, value)
                     if end_id not in in_batch:
