@@ -32,7 +32,7 @@ export async function mapView() {
     onLeave(() => map.remove());
     window.ofastUI = { ...(window.ofastUI || {}), map };
     map.attributionControl.setPrefix("Leaflet");
-    map.attributionControl.addAttribution("Départements: amCharts geodata");
+    map.attributionControl.addAttribution("Départements: Made with Natural Earth (public domain) · names: INSEE COG (Licence Ouverte)");
     L.geoJSON(outline, {
       style: (f) => ({ color: "#6c757d", weight: 0.8, fillColor: shade(byDept.get(f.properties.code) || 0, max), fillOpacity: 0.9 }),
       onEachFeature: (f, layer) => {
