@@ -18,7 +18,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -32,6 +32,8 @@ __all__ = [
     "AsyncIngestClient",
     "BaseIngestClient",
     "EntityResult",
+    "EventResult",
+    "EventsResult",
     "IngestClient",
     "IngestResult",
     "LinkResult",
@@ -171,6 +173,37 @@ class IngestResult:
         self.links.extend(LinkResult(lk.index + link_offset, lk.id, lk.status) for lk in other.links)
         self.requests += other.requests
         self.retries += other.retries
+
+
+@dataclass(frozen=True)
+class EventResult:
+    index: int
+    id: str
+    status: str
+
+
+@dataclass
+class EventsResult:
+    """What the server answered for events sent to POST /v1/events (possibly in several requests);
+    indexes refer to the list given to `push_events`."""
+
+    batch_ids: list[str] = field(default_factory=list)
+    events: list[EventResult] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(e.status for e in self.events)
+
+    def merge(self, body: Any, offset: int, retries: int) -> None:
+        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+            raise ApiClientError(f"unexpected answer from POST /v1/events: {str(body)[:300]}")
+        self.batch_ids.append(str(body.get("batch_id", "")))
+        self.events.extend(EventResult(int(e["index"]) + offset, str(e["id"]), str(e["status"]))
+                           for e in body["events"])
+        self.requests += 1
+        self.retries += retries
 
 
 @dataclass(frozen=True)
@@ -400,6 +433,16 @@ class IngestClient(BaseIngestClient[httpx.BaseTransport, httpx.Client]):
 
     def push_chunk(self, chunk: Chunk) -> IngestResult:
         return self._ingest_result(*self.request("POST", "/v1/ingest", json=chunk.body()))
+
+    def push_events(self, events: Sequence[Mapping[str, Any]]) -> EventsResult:
+        """POST events to /v1/events, in requests of at most `max_items` (each atomic on the server;
+        resending is safe: an event's id is stable, a repeat comes back `unchanged`)."""
+        total = EventsResult()
+        for start in range(0, len(events), self.max_items):
+            body = {"events": list(events[start:start + self.max_items])}
+            response, retries = self.request("POST", "/v1/events", json=body)
+            total.merge(_decode(response), start, retries)
+        return total
 
     def get_entity(self, entity_id: str, *, purpose: str | None = None) -> dict[str, Any]:
         """GET /v1/entities/{id}: the entity as this caller may see it."""
