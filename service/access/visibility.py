@@ -166,6 +166,22 @@ def event_known(var: str, viewer: str = "$viewer") -> str:
     return rel_known(var, viewer)
 
 
+def event_known_to_all(var: str) -> str:
+    """Every agency may learn that event `var` exists (`event_known` for any viewer): it is not
+    confidential. `var` is an event or a row map with its `sharing`. The event writer records the
+    agencies with such an event on each identifier they name (`event_agencies_known`), and the
+    agencies with any event (`event_agencies`), which `event_holders` reads."""
+    return f"({var}.sharing <> 'confidential')"
+
+
+def event_holders(ident: str, viewer: str = "$viewer") -> str:
+    """The agencies holding events that name identifier `ident` and that the viewer may know exist,
+    as `event_known` decides them (the owner and the central agency know every event; another
+    agency those `event_known_to_all`), read from the identifier's lists, not from the events."""
+    return (f"[_a IN coalesce({ident}.event_agencies, []) WHERE {viewer}.central OR _a = {viewer}.agency "
+            f"OR _a IN coalesce({ident}.event_agencies_known, [])]")
+
+
 def event_view(var: str, viewer: str = "$viewer") -> str:
     """A map of event `var`: all stored properties when full; otherwise a stub naming no time, no
     party and no place — only what a withheld count already says."""

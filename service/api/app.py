@@ -22,6 +22,7 @@ from service.api.routers import analytics as analytics_router
 from service.api.routers import audit as audit_router
 from service.api.routers import dashboard as dashboard_router
 from service.api.routers import entities as entities_router
+from service.api.routers import events as events_router
 from service.api.routers import explore as explore_router
 from service.api.routers import grants as grants_router
 from service.api.routers import health
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health.router)
     app.include_router(ingest_router.router)
+    app.include_router(events_router.router)
     app.include_router(entities_router.router)
     app.include_router(explore_router.router)
     app.include_router(search_router.router)

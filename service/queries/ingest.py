@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from graph_schema import get_schema
-from service.access.visibility import node_hit, rel_known, viewer_of
+from service.access.visibility import event_holders, node_hit, rel_known, viewer_of
 
 # The nodes a batch names without writing them: ids given by the caller (another agency's
 # entity is refused) and owned link ends not in the batch (they must be the caller's, stored).
@@ -83,42 +83,75 @@ FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END | SET n += r.p, n.updated_a
 def upsert_links(rel_type: str) -> str:
     """Create or update links of one type between ends matched by their indexed id."""
     get_schema().relationship(rel_type)  # whitelist check
-    return f"""
+    return owned_upsert(f"""
 UNWIND $rows AS r
 MATCH (a:Node {{id: r.src}})
 MATCH (b:Node {{id: r.dst}})
-MERGE (a)-[l:{rel_type} {{id: r.id}}]->(b)
-ON CREATE SET l += r.p, l.owner_agency = $agency, l.owner_unit = $unit, l.created_at = $now, l.updated_at = $now,
-              l.version = 1, l.source_system = $source, l.batch_id = $batch
-WITH l, r, l.batch_id = $batch AS created
-WITH l, r, created, NOT created AND coalesce(l.content_hash, '') <> r.p.content_hash AS changed
+MERGE (a)-[l:{rel_type} {{id: r.id}}]->(b)""", "l")
+
+
+def owned_upsert(merge: str, var: str, label: str = "") -> str:
+    """The rest of an upsert of owned items (links, events) after `merge`, the clauses that bind
+    `r` (a row) and `var` (the item, MERGEd on `r.id`): the owner and provenance at creation (and
+    `label`), then the content replaced, version + 1, only when the content hash differs."""
+    labels = f"{var}:{label}, " if label else ""
+    return f"""{merge}
+ON CREATE SET {labels}{var} += r.p, {var}.owner_agency = $agency, {var}.owner_unit = $unit, {var}.created_at = $now,
+              {var}.updated_at = $now, {var}.version = 1, {var}.source_system = $source, {var}.batch_id = $batch
+WITH {var}, r, {var}.batch_id = $batch AS created
+WITH {var}, r, created, NOT created AND coalesce({var}.content_hash, '') <> r.p.content_hash AS changed
 WHERE created OR changed
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
-  SET l += r.p, l.version = coalesce(l.version, 0) + 1, l.source_system = $source, l.updated_at = $now,
-      l.batch_id = $batch)
+  SET {var} += r.p, {var}.version = coalesce({var}.version, 0) + 1, {var}.source_system = $source,
+      {var}.updated_at = $now, {var}.batch_id = $batch)
 {_STATUSES}"""
+
+
+def _entity_link_types() -> str:
+    """The relationship types that may link an identifier to an entity (`a|b|c`): a holder's data on
+    an identifier is one of these; walking only them skips a hub phone's CALLED links to other phones."""
+    schema = get_schema()
+    names = [name for name, rel in schema.relationships.items()
+             if any(schema.nodes[a].is_identifier != schema.nodes[b].is_identifier for a, b in rel.pairs)]
+    return schema.relationship_pattern(names)
+
+
+# The other agencies (than `$agency`) holding data on identifier `i`, one row per holding, and whether
+# viewer `us` may know of it the way a lookup would: their links to their entities (`node_hit`,
+# `rel_known`; `their_id` the entity), or their events naming `i` (`event_holders`, from the lists
+# the event writer keeps on the identifier; `their_id` null). Shared by the shared-identifier
+# alerts of /v1/ingest and of /v1/events.
+OTHER_HOLDERS = f"""
+CALL (i, us) {{
+  MATCH (i)-[theirs:{_entity_link_types()}]-(o:Entity)
+  WHERE o.owner_agency <> $agency
+  RETURN o.owner_agency AS other, o.id AS their_id, {node_hit("o", "us")} AND {rel_known("theirs", "us")} AS known
+  UNION ALL
+  UNWIND [_a IN coalesce(i.event_agencies, []) WHERE _a <> $agency] AS other
+  RETURN other, null AS their_id, other IN {event_holders("i", "us")} AS known
+}}
+WITH i, g, other, min(their_id) AS their_entity, count(CASE WHEN known THEN 1 END) > 0 AS we_may_know
+"""
 
 
 # Shared-identifier alerts (deconfliction). `$groups` are the identifiers this batch linked (and did
 # not create), each with the batch's own entities it linked to it (`entities`, sorted). For each,
-# the other agencies' entities linked to the identifier are found, with whether each side may know
-# the other's data exists: a side is alerted only about data it may know of (another agency's
-# confidential item without a grant raises nothing for it). The router keeps one alert per
+# the other agencies holding data on the identifier are found (OTHER_HOLDERS), with whether each
+# side may know the other's data exists: a side is alerted only about data it may know of (another
+# agency's confidential item without a grant raises nothing for it). The router keeps one alert per
 # (recipient, counterpart, identifier). An alert is a hit — which agency holds data on the
 # identifier, whom to call — so each side is judged as a lookup would judge it (`node_hit`: another
 # agency's minor raises it, never showing it), with `us` the ingesting agency's viewer and `them`
 # the other agency's. Whether we may know depends only on their side, whether they may only on
 # ours: one row per (identifier, other agency), so a hub's links are walked once per batch, not once
-# per entity of the batch linked to it. `entity` / `their_entity`: the smallest id of each side.
+# per entity of the batch linked to it. `entity` / `their_entity`: the smallest id of each side
+# (the identifier's own when the other side holds only events).
 FIND_SHARED_IDENTIFIERS = f"""
 UNWIND $groups AS g
 MATCH (i:Node {{id: g.identifier}})
-WHERE COUNT {{ (i)--() }} > 1
-MATCH (i)-[theirs]-(o:Entity)
-WHERE o.owner_agency <> $agency
-WITH i, g, o, theirs, {viewer_of("$agency")} AS us
-WITH i, g, o.owner_agency AS other, min(o.id) AS their_entity,
-     count(CASE WHEN {node_hit("o", "us")} AND {rel_known("theirs", "us")} THEN 1 END) > 0 AS we_may_know
+WHERE COUNT {{ (i)--() }} > 1 OR i.event_agencies IS NOT NULL
+WITH i, g, {viewer_of("$agency")} AS us
+{OTHER_HOLDERS}
 CALL (i, g, other) {{
   UNWIND g.entities AS eid
   MATCH (e:Node {{id: eid}})-[mine]-(i)
@@ -128,7 +161,7 @@ CALL (i, g, other) {{
 }}
 WITH i, other, their_entity, we_may_know, entity, they_may_know
 WHERE entity IS NOT NULL
-RETURN i.id AS identifier, entity, their_entity, other, we_may_know, they_may_know
+RETURN i.id AS identifier, entity, coalesce(their_entity, i.id) AS their_entity, other, we_may_know, they_may_know
 """
 
 # `pair_key` is unique (migration 5): a re-push, a retry or a concurrent batch never alerts twice.

@@ -7,7 +7,8 @@ order and alerts are `service.domain.ingest` (`models.build_plan`, then `write.i
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Request
@@ -40,6 +41,35 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 
     result: dict[str, Any] = walk(schema)
     return result
+
+
+class Planned(Protocol):
+    items: int  # in the request, valid or not
+
+
+P = TypeVar("P", bound=Planned)
+
+
+async def read_plan(request: Request, build: Callable[[bytes], P]) -> P:
+    """The batch's plan from its bytes (`build`: a `build_plan`), or the 400 / 413 that says why not."""
+    settings = request.app.state.settings
+    body = await request.body()
+    # Parsing and checking a large batch takes tens of milliseconds of CPU: off the event loop,
+    # so the other batches in flight keep talking to Neo4j meanwhile. `build_plan` parses the
+    # bytes itself (one pass with the validation).
+    try:
+        plan = await asyncio.to_thread(build, body)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise ApiError(400, "too_deeply_nested", "the request body is nested too deeply") from None
+        raise ApiError(400, "invalid_json", f"the request body is not valid JSON: {exc}") from None
+    # Before any item's error: a batch over the limit is refused as such (its errors are raised
+    # by the write, after the ownership probe).
+    if plan.items > settings.max_batch_items:
+        raise ApiError(413, "too_many_items",
+                       f"the batch has {plan.items} items; the limit is {settings.max_batch_items} per batch",
+                       {"limit_items": settings.max_batch_items, "items": plan.items})
+    return plan
 
 
 # The models that validate the body (`build_plan`) are the ones documented here.
@@ -86,24 +116,8 @@ async def ingest(request: Request, principal: Principal = Depends(require("inges
       item. Linking your entity to an identifier that another agency's data also uses raises a
       `shared_identifier` alert for both agencies (once per pair).
     """
-    settings = request.app.state.settings
     policy: Policy = request.app.state.policy
-    body = await request.body()
-    # Parsing and checking a large batch takes tens of milliseconds of CPU: off the event loop,
-    # so the other batches in flight keep talking to Neo4j meanwhile. `build_plan` parses the
-    # bytes itself (one pass with the validation).
-    try:
-        plan = await asyncio.to_thread(build_plan, body, get_schema(), policy, principal.agency)
-    except orjson.JSONDecodeError as exc:
-        if "depth limit" in str(exc):
-            raise ApiError(400, "too_deeply_nested", "the request body is nested too deeply") from None
-        raise ApiError(400, "invalid_json", f"the request body is not valid JSON: {exc}") from None
-    # Before any item's error: a batch over the limit is refused as such (its errors are raised
-    # by the write, after the ownership probe).
-    if plan.items > settings.max_batch_items:
-        raise ApiError(413, "too_many_items",
-                       f"the batch has {plan.items} items; the limit is {settings.max_batch_items} per batch",
-                       {"limit_items": settings.max_batch_items, "items": plan.items})
+    plan = await read_plan(request, lambda body: build_plan(body, get_schema(), policy, principal.agency))
     source = (x_source_system or "").strip()[:200] or None
     out = await write.ingest(request.app.state.db, plan, principal, policy, source)
     await request.app.state.audit.record(principal, "ingest", target_ids=[e["id"] for e in out["entities"]],

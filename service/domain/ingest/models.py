@@ -22,10 +22,10 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any, Literal, NotRequired, Required, Union
+from typing import Annotated, Any, Literal, NotRequired, Protocol, Required, Union
 
 import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
@@ -300,6 +300,18 @@ def _entry(section: str, index: int, field_: str, text: str) -> dict[str, Any]:
     return {"section": section, "index": index, "field": field_, "message": text}
 
 
+def one_per_field(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first error of each (section, index, field): a union reports each member's."""
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, int, str]] = set()
+    for entry in entries:
+        key = (entry["section"], entry["index"], entry["field"])
+        if key not in seen:
+            seen.add(key)
+            out.append(entry)
+    return out
+
+
 class _Errors:
     """Pydantic's errors of one batch as `{section, index, field, message}`. The raw body gives
     the values a message quotes (an unknown type, a code out of its list)."""
@@ -310,15 +322,7 @@ class _Errors:
         self.body = body
 
     def translate(self, errors: Iterable[ErrorDetails]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        seen: set[tuple[str, int, str]] = set()
-        for error in errors:
-            entry = self.one(error)
-            key = (entry["section"], entry["index"], entry["field"])
-            if key not in seen:  # one error per field (a union reports each member's)
-                seen.add(key)
-                out.append(entry)
-        return out
+        return one_per_field(self.one(error) for error in errors)
 
     def raw(self, section: str, index: int) -> Any:
         try:
@@ -427,43 +431,57 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _validate(models: IngestModels, body: Any, plan: Plan) -> dict[str, list[tuple[int, Any]]]:
-    """The valid items of each section, with their indexes; every error into `plan`.
+Translate = Callable[[Any, list[ErrorDetails]], list[dict[str, Any]]]
+
+
+def validate_sections(batch: TypeAdapter[Any], sections: dict[str, TypeAdapter[Any]], translate: Translate,
+                      body: Any) -> tuple[dict[str, list[tuple[int, Any]]], list[dict[str, Any]], int]:
+    """The valid items of each section of a batch, with their indexes; the errors, as `translate`
+    says them from the decoded body and pydantic's errors; and the number of items, valid or not.
 
     `body` is the request's bytes or an already decoded batch. Bytes are parsed and validated in
     one pass: no decoded copy of the batch for the garbage collector to walk meanwhile. Any
     error there, the JSON's own included, sends the body the decoded way: orjson's parser says
     whether it is JSON at all as it always has (a NaN or a 1e400 is not), and the errors are
     read against the decoded items."""
+    names = tuple(sections)
     if isinstance(body, bytes | bytearray):
         try:
-            valid = models.batch.validate_json(body)
+            valid = batch.validate_json(body)
         except ValidationError:
             body = orjson.loads(body)  # a body that is no JSON raises orjson.JSONDecodeError
         else:
-            plan.items = sum(len(valid.get(section) or ()) for section in SECTIONS)
-            return {section: list(enumerate(valid.get(section) or ())) for section in SECTIONS}
-    plan.items = count_items(body)
+            return ({name: list(enumerate(valid.get(name) or ())) for name in names}, [],
+                    sum(len(valid.get(name) or ()) for name in names))
+    items = count_items(body, names)
     try:
-        valid = models.batch.validate_python(body)
+        valid = batch.validate_python(body)
     except ValidationError as exc:
-        plan.errors.extend(_Errors(models, body).translate(exc.errors(include_url=False)))
+        errors = translate(body, exc.errors(include_url=False))
     else:
-        return {section: list(enumerate(valid.get(section) or ())) for section in SECTIONS}
+        return {name: list(enumerate(valid.get(name) or ())) for name in names}, [], items
     # The valid items of an invalid batch are planned too: their own checks (ownership, link
     # ends) are reported with the rest, so one answer lists everything to fix.
-    out: dict[str, list[tuple[int, Any]]] = {section: [] for section in SECTIONS}
+    out: dict[str, list[tuple[int, Any]]] = {name: [] for name in names}
     if not isinstance(body, dict):
-        return out
-    broken = {(e["section"], e["index"]) for e in plan.errors}
-    for section in SECTIONS:
-        items = body.get(section)
-        if not isinstance(items, list):
+        return out, errors, items
+    broken = {(e["section"], e["index"]) for e in errors}
+    for name in names:
+        section = body.get(name)
+        if not isinstance(section, list):
             continue
-        keep = [i for i in range(len(items)) if (section, i) not in broken]
-        valid_items = models.sections[section].validate_python([items[i] for i in keep])
-        out[section] = list(zip(keep, valid_items, strict=True))
-    return out
+        keep = [i for i in range(len(section)) if (name, i) not in broken]
+        valid_items = sections[name].validate_python([section[i] for i in keep])
+        out[name] = list(zip(keep, valid_items, strict=True))
+    return out, errors, items
+
+
+def _validate(models: IngestModels, body: Any, plan: Plan) -> dict[str, list[tuple[int, Any]]]:
+    """The valid items of each section, with their indexes; every error into `plan`."""
+    valid, errors, plan.items = validate_sections(
+        models.batch, models.sections, lambda decoded, found: _Errors(models, decoded).translate(found), body)
+    plan.errors.extend(errors)
+    return valid
 
 
 # --- the plan ---------------------------------------------------------------------------------
@@ -563,19 +581,22 @@ def _values(raw: dict[str, Any] | None) -> dict[str, Any]:
     return {name: value for name, value in raw.items() if value is not None}
 
 
-class _Planner:
-    """Rows from validated items: the caller's sharing and codes, ids, hashes, repeats."""
+class ErrorSink(Protocol):
+    def error(self, section: str, index: int, field_: str, message_: str) -> None: ...
 
-    def __init__(self, plan: Plan, schema: Schema, policy: Policy, agency: str) -> None:
+
+class OwnedItems:
+    """What an owned item (entity, link, event) holds from the caller: its sharing within the
+    agency's `max_sharing`, and its evaluation and handling codes with the policy's defaults."""
+
+    def __init__(self, plan: ErrorSink, policy: Policy, agency: str) -> None:
         self.plan = plan
-        self.schema = schema
         self.agency = agency
         self.cap = policy.agencies[agency].max_sharing
         # The policy's default, within what the agency may push.
         self.default_sharing = (policy.default_sharing
                                 if SHARING_RANK[policy.default_sharing] <= SHARING_RANK[self.cap] else self.cap)
         self.default_codes = (policy.default_reliability, policy.default_accuracy, policy.default_handling)
-        self.today = clock.today()
 
     def sharing(self, section: str, index: int, item: dict[str, Any]) -> str:
         level: Sharing | None = item.get("sharing")
@@ -589,6 +610,16 @@ class _Planner:
         reliability, accuracy, handling = self.default_codes
         return {"reliability": item.get("reliability") or reliability, "accuracy": item.get("accuracy") or accuracy,
                 "handling": item.get("handling") or handling, "handling_note": item.get("handling_note")}
+
+
+class _Planner(OwnedItems):
+    """Rows from validated items: the caller's sharing and codes, ids, hashes, repeats."""
+
+    def __init__(self, plan: Plan, schema: Schema, policy: Policy, agency: str) -> None:
+        super().__init__(plan, policy, agency)
+        self.plan: Plan = plan
+        self.schema = schema
+        self.today = clock.today()
 
     def entities(self, items: list[tuple[int, Any]]) -> None:
         plan, nodes, agency = self.plan, self.schema.nodes, self.agency
@@ -668,12 +699,12 @@ def build_plan(body: Any, schema: Schema, policy: Policy, agency: str) -> Plan:
     return plan
 
 
-def count_items(body: Any) -> int:
+def count_items(body: Any, sections: tuple[str, ...] = SECTIONS) -> int:
     """Items in a decoded batch, valid or not."""
     if not isinstance(body, dict):
         return 0
     total = 0
-    for key in SECTIONS:
+    for key in sections:
         section = body.get(key)
         if isinstance(section, list):
             total += len(section)

@@ -90,6 +90,44 @@ def shared_pairs(plan: Plan, written: Written, links_written: Written) -> list[t
     return sorted(pairs)
 
 
+async def run_upsert(tx: AsyncManagedTransaction, query: str, rows: list[dict[str, Any]],
+                     params: dict[str, Any]) -> Written:
+    """Run one upsert of `service.queries.ingest` shape (its record: the ids created, those updated);
+    what it wrote."""
+    record = await (await tx.run(query, rows=rows, **params)).single()
+    if record is None:
+        return {}
+    return {**dict.fromkeys(record["updated"], "updated"), **dict.fromkeys(record["created"], "created")}
+
+
+async def shared_identifier_alerts(tx: AsyncManagedTransaction, query: str, groups: list[dict[str, Any]],
+                                   agency: str, policy: Policy, now: str) -> int:
+    """Run `query` (FIND_SHARED_IDENTIFIERS or its events twin) over `groups` for the batch of
+    `agency` and merge a `shared_identifier` alert for each side that may know, once per (recipient,
+    counterpart, identifier); the number newly created. The query's rows name the identifier, each
+    side's smallest entity (`entity`, `their_entity`), the other agency and whether each side may know."""
+    result = await tx.run(query, groups=groups, agency=agency, central_agency=policy.central_agency)
+    alerts: dict[str, dict[str, Any]] = {}
+
+    def add(recipient: str, counterpart: str, entity: str, identifier: str) -> None:
+        key = f"shared_identifier|{recipient}|{counterpart}|{identifier}"
+        known = alerts.get(key)
+        if known is None or entity < known["entity_id"]:  # deterministic: the smallest id
+            alerts[key] = {"pair_key": key, "agency": recipient, "entity_id": entity, "identifier_id": identifier,
+                           "counterpart_agency": counterpart, "counterpart_contact": policy.contact(counterpart)}
+
+    async for r in result:
+        if r["we_may_know"]:
+            add(agency, r["other"], r["entity"], r["identifier"])
+        if r["they_may_know"]:
+            add(r["other"], agency, r["their_entity"], r["identifier"])
+    if not alerts:
+        return 0
+    rows = [alerts[k] for k in sorted(alerts)]
+    summary = await (await tx.run(q.MERGE_ALERTS, alerts=rows, now=now)).consume()
+    return summary.counters.nodes_created
+
+
 class IngestWork:
     """The transaction function of one batch (`Database.write` may run it again on a transient error)."""
 
@@ -109,11 +147,7 @@ class IngestWork:
 
     async def _run(self, tx: AsyncManagedTransaction, query: str, rows: list[dict[str, Any]],
                    params: dict[str, Any]) -> Written:
-        """Run one upsert; what it wrote."""
-        record = await (await tx.run(query, rows=rows, **params)).single()
-        if record is None:
-            return {}
-        return {**dict.fromkeys(record["updated"], "updated"), **dict.fromkeys(record["created"], "created")}
+        return await run_upsert(tx, query, rows, params)
 
     async def __call__(self, tx: AsyncManagedTransaction) -> None:
         plan = self.plan
@@ -184,33 +218,12 @@ class IngestWork:
     async def _alert(self, tx: AsyncManagedTransaction, pairs: list[tuple[str, str]], now: str) -> int:
         """Raise `shared_identifier` alerts for both sides, once per (recipient, counterpart, identifier);
         the number newly created."""
-        agency = self.principal.agency
         by_identifier: dict[str, list[str]] = defaultdict(list)
         for entity, identifier in pairs:  # sorted: each identifier's entities sorted too
             by_identifier[identifier].append(entity)
         groups = [{"identifier": i, "entities": by_identifier[i]} for i in sorted(by_identifier)]
-        result = await tx.run(q.FIND_SHARED_IDENTIFIERS, groups=groups,
-                              agency=agency, central_agency=self.policy.central_agency)
-        alerts: dict[str, dict[str, Any]] = {}
-
-        def add(recipient: str, counterpart: str, entity: str, identifier: str) -> None:
-            key = f"shared_identifier|{recipient}|{counterpart}|{identifier}"
-            known = alerts.get(key)
-            if known is None or entity < known["entity_id"]:  # deterministic: the smallest id
-                alerts[key] = {"pair_key": key, "agency": recipient, "entity_id": entity, "identifier_id": identifier,
-                               "counterpart_agency": counterpart,
-                               "counterpart_contact": self.policy.contact(counterpart)}
-
-        async for r in result:
-            if r["we_may_know"]:
-                add(agency, r["other"], r["entity"], r["identifier"])
-            if r["they_may_know"]:
-                add(r["other"], agency, r["their_entity"], r["identifier"])
-        if not alerts:
-            return 0
-        rows = [alerts[k] for k in sorted(alerts)]
-        summary = await (await tx.run(q.MERGE_ALERTS, alerts=rows, now=now)).consume()
-        return summary.counters.nodes_created
+        return await shared_identifier_alerts(tx, q.FIND_SHARED_IDENTIFIERS, groups, self.principal.agency,
+                                              self.policy, now)
 
     def response(self) -> dict[str, Any]:
         return {

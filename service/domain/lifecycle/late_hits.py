@@ -53,14 +53,15 @@ async def remember_no_hit(db: Database, principal: Principal, policy: Policy, ty
     return await db.write(work)
 
 
-async def raise_late_hits(tx: AsyncManagedTransaction, rows: list[dict[str, str]], principal: Principal,
-                          policy: Policy, now: str) -> int:
-    """In the ingest transaction: `rows` are `{identifier, link}` written by the batch. Returns the
-    number of alerts newly merged (0 on a re-push)."""
+async def raise_late_hits(tx: AsyncManagedTransaction, rows: list[dict[str, Any]], principal: Principal,
+                          policy: Policy, now: str, find: str = q.FIND) -> int:
+    """In the ingest transaction: `rows` are `{identifier, link}` written by the batch (for `find` =
+    `q.FIND`; the events writer passes its own query and rows). Returns the number of alerts newly
+    merged (0 on a re-push)."""
     if not rows:
         return 0
     holder = principal.agency
-    found = [r.data() async for r in await tx.run(q.FIND, rows=rows, now=now, agency=holder,
+    found = [r.data() async for r in await tx.run(find, rows=rows, now=now, agency=holder,
                                                    central_agency=policy.central_agency)]
     alerts: dict[str, dict[str, Any]] = {}
     for f in found:
