@@ -18,6 +18,7 @@ from service.audit.trail import AuditLog
 from service.core.db import Database
 from service.core.errors import ApiError
 from service.core.settings import Settings
+from service.domain.events.analyses import Window, window
 
 T = TypeVar("T")
 MAX_PURPOSE = 500
@@ -124,3 +125,17 @@ RelationshipTypes = Annotated[tuple[str, ...] | None, Depends(_relationship_type
 # `type=Person,Case`: entity types, checked against the schema (identifier types refused); all by default.
 EntityTypes = Annotated[list[str], Depends(_entity_types)]
 
+
+
+async def _time_window(
+    since: str | None = Query(None, max_length=64, description=(
+        "From this instant (included): ISO 8601 date-time (UTC without an offset) or date (from its start)")),
+    until: str | None = Query(None, max_length=64, description=(
+        "Up to this instant (included): ISO 8601 date-time (UTC without an offset) or date (to its end)")),
+) -> Window | None:
+    return window(since, until)
+
+
+# `since=2026-03-01&until=2026-03-31T12:00:00+01:00`: the time window, checked (422 naming the
+# parameter); None when the caller sets neither end.
+TimeWindow = Annotated[Window | None, Depends(_time_window)]
