@@ -12,12 +12,15 @@ it and of the entities at their other end, counting only relationships and nodes
 know exist. Restricted holders are named (that is the point of deconfliction); another agency's
 confidential link or entity is not. A minor (a Person under 18 when pushed) is known to no other
 agency, yet its owner is named here (`node_hit`): hit / no-hit is all others ever learn of it.
+Agencies holding events that name the identifier (calls, plate reads, transfers) are named as
+the events' rules allow (`event_holders`: not another agency's confidential ones), from the
+lists the event writer keeps on the identifier, without reading an event.
 """
 
 from __future__ import annotations
 
 from graph_schema.migrations import FULLTEXT_INDEX
-from service.access.visibility import node_full, node_hit, rel_known
+from service.access.visibility import event_holders, node_full, node_hit, rel_known
 
 # One pass over the index: the hits the caller sees in full, ranked, counted and paged at once
 # (running the fuzzy Lucene query a second time for the total would cost more than sorting the
@@ -40,5 +43,6 @@ WHERE i:Identifier
 OPTIONAL MATCH (i)-[r]-(o:Node)
 WHERE {rel_known('r')} AND {node_hit('o')}
 WITH i, collect(DISTINCT r.owner_agency) + collect(DISTINCT o.owner_agency) AS owners
+WITH i, owners + coalesce({event_holders('i')}, []) AS owners
 RETURN i.id AS id, [a IN owners WHERE a IS NOT NULL] AS owners
 """

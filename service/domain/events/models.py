@@ -171,7 +171,11 @@ class _Errors:
         self.body = body
 
     def translate(self, errors: list[ErrorDetails]) -> list[dict[str, Any]]:
-        return one_per_field(self.one(error) for error in errors)
+        entries = one_per_field(self.one(error) for error in errors)
+        # A party of a type the kind does not take: its ref was read as the wrong type, say only that.
+        wrong = {(e["index"], e["field"].removesuffix(".type")) for e in entries if e["field"].endswith(".type")}
+        return [e for e in entries if (e["index"], e["field"].removesuffix(".ref")) not in wrong
+                or not e["field"].endswith(".ref")]
 
     def raw(self, index: int) -> Any:
         try:
