@@ -31,7 +31,19 @@ def rel_types(types: tuple[str, ...] | None) -> str:
     return get_schema().relationship_pattern(list(types) if types else None)
 
 
-def _neighbourhood(depth: int, types: tuple[str, ...] | None, raw: bool, evaluated: bool = False) -> str:
+def active(var: str) -> str:
+    """Link `var` was active in the window `$since`..`$until` (UTC datetimes, both included), as far
+    as its time properties say: `first`/`last` (an aggregate's, or a pushed datetime), `date` (that
+    day), `since` (from then on). A link without any is timeless (a membership, a phone's user) and
+    always passes: what it does not date, the window cannot rule out. Pushed values are ISO text,
+    derived ones DATETIMEs; `datetime()` reads both."""
+    return (f"(coalesce(datetime({var}.first) <= $until, true) AND coalesce(datetime({var}.last) >= $since, true) "
+            f"AND coalesce(date({var}.date) >= date($since) AND date({var}.date) <= date($until), true) "
+            f"AND coalesce(date({var}.since) <= date($until), true))")
+
+
+def _neighbourhood(depth: int, types: tuple[str, ...] | None, raw: bool, evaluated: bool = False,
+                   windowed: bool = False) -> str:
     d = int(depth)
     if not 1 <= d <= 3:
         raise ValueError("depth must be in 1..3")
@@ -41,6 +53,8 @@ def _neighbourhood(depth: int, types: tuple[str, ...] | None, raw: bool, evaluat
     if evaluated and not raw:  # min_reliability / min_accuracy: only items seen in full meeting them
         known_r += f" AND {rel_evaluated('r')}"
         known_b += f" AND {node_evaluated('b')}"
+    if windowed and not raw:  # since / until: only links active in the window
+        known_r += f" AND {active('r')}"
     parts = ["MATCH (s:Node {id: $id})" + ("" if raw else f" WHERE {node_known('s')}"),
              "WITH [s] AS l0, false AS truncated"]
     carried = ["l0"]
@@ -76,7 +90,7 @@ RETURN [x IN every | {view_x}] AS nodes, edges, truncated""")
 
 
 @lru_cache
-def neighbourhood(depth: int, types: tuple[str, ...] | None, evaluated: bool = False) -> str:
+def neighbourhood(depth: int, types: tuple[str, ...] | None, evaluated: bool = False, windowed: bool = False) -> str:
     """The nodes within `depth` hops of `$id` and the links between them, in one statement.
 
     Breadth-first, one `CALL` per level: level k expands from the nodes of level k-1 onto
@@ -93,12 +107,14 @@ def neighbourhood(depth: int, types: tuple[str, ...] | None, evaluated: bool = F
     seen in full with evaluation codes at least `$min_reliability` and `$min_accuracy`
     (`service.access.visibility.node_evaluated`); identifiers have no codes and pass. The start node is
     always returned. Stubs cannot show they meet a minimum: a filtered neighbourhood leaves them out.
+
+    `windowed`: the traversal only steps over links active between `$since` and `$until` (`active`).
     """
-    return _neighbourhood(depth, types, raw=False, evaluated=evaluated)
+    return _neighbourhood(depth, types, raw=False, evaluated=evaluated, windowed=windowed)
 
 
 @lru_cache
-def paths(max_hops: int, types: tuple[str, ...] | None) -> str:
+def paths(max_hops: int, types: tuple[str, ...] | None, windowed: bool = False) -> str:
     """All shortest paths of at most `max_hops` hops that only cross what the caller may know.
 
     One round trip: whether each end is known to the caller (else the router answers 404) and
@@ -106,17 +122,19 @@ def paths(max_hops: int, types: tuple[str, ...] | None) -> str:
     shortest-path search (bidirectional BFS, `StatefulShortestPath`) prunes invisible
     relationships and nodes while it expands instead of filtering whole paths afterwards.
     `max_hops` is spliced because a quantifier takes no parameter: it is forced to an `int`
-    in 1..8 here, whatever the caller passed.
+    in 1..8 here, whatever the caller passed. `windowed`: only links active between `$since` and
+    `$until` (`active`) are crossed.
     """
     hops = int(max_hops)
     if not 1 <= hops <= 8:
         raise ValueError("max_hops must be in 1..8")
+    when = f" AND {active('r')}" if windowed else ""
     return f"""
 OPTIONAL MATCH (a:Node {{id: $source}}) WHERE {node_known('a')}
 OPTIONAL MATCH (b:Node {{id: $target}}) WHERE {node_known('b')}
 CALL (a, b) {{
   WITH a, b WHERE a IS NOT NULL AND b IS NOT NULL
-  MATCH p = ALL SHORTEST (a)(()-[r:{rel_types(types)} WHERE {rel_known('r')}]-
+  MATCH p = ALL SHORTEST (a)(()-[r:{rel_types(types)} WHERE {rel_known('r')}{when}]-
                              (n:Node WHERE {node_known('n')})){{1,{hops}}}(b)
   WITH p LIMIT $limit
   RETURN collect({{nodes: [x IN nodes(p) | {node_view('x')}],

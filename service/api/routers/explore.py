@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
-from service.api.deps import Evaluation, OptionalPurpose, RelationshipTypes, get_db, get_policy
+from service.api.deps import Evaluation, OptionalPurpose, RelationshipTypes, TimeWindow, get_db, get_policy
 from service.api.openapi import errors
 from service.api.responses import JSONResponse
 from service.api.views import edge_out, node_out
@@ -133,6 +133,7 @@ async def neighbourhood(
     evaluation: Evaluation,
     rel_types: RelationshipTypes,
     purpose: OptionalPurpose,
+    win: TimeWindow,
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
 ) -> Any:
@@ -150,11 +151,15 @@ async def neighbourhood(
     in full that meet them (identifiers always pass; stubs, whose codes are not yours to know,
     are left out); the start entity is always returned. Exports (`graphml`, `ftm`) containing
     another agency's H2 item are refused with 403 `handling_h2`.
+
+    `since` / `until` keep only the links active in the window: those dated by `first` / `last`
+    (calls and transfers aggregated from events carry them), `date` or `since` must overlap it;
+    links that carry no date (a membership, a phone's user) are kept.
     """
     edge_cap = EDGE_FACTOR * limit
-    rows = await db.read_records(q.neighbourhood(depth, rel_types, evaluation is not None), id=entity_id,
-                                 limit=limit, edge_cap=edge_cap + 1, viewer=viewer_params(principal),
-                                 **(evaluation or {}))
+    rows = await db.read_records(q.neighbourhood(depth, rel_types, evaluation is not None, win is not None),
+                                 id=entity_id, limit=limit, edge_cap=edge_cap + 1, viewer=viewer_params(principal),
+                                 **(evaluation or {}), **(win.params if win else {}))
     if not rows:
         raise ApiError(404, "not_found", f"no entity with id {entity_id!r}")
     raw_nodes, raw_edges, truncated = rows[0]["nodes"], rows[0]["edges"], rows[0]["truncated"]
@@ -183,6 +188,7 @@ async def shortest_paths(
     *,
     rel_types: RelationshipTypes,
     purpose: OptionalPurpose,
+    win: TimeWindow,
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
 ) -> Any:
@@ -193,13 +199,15 @@ async def shortest_paths(
     Stubs may lie on a path (shown as stubs). The GraphML and FtM exports merge all paths into
     one graph; they are refused (403 `handling_h2`) when a path carries another agency's H2 item.
     A path never passes through another agency's minor (a Person under 18 when pushed).
+    `since` / `until`: only links active in the window are crossed (as for the neighbourhood).
     """
     if source == target:
         raise ApiError(422, "same_entity", "source and target are the same entity; ask for its neighbourhood")
     viewer = viewer_params(principal)
-    query = q.paths(max_hops, rel_types)
+    query = q.paths(max_hops, rel_types, win is not None)
 
-    row = (await db.read_records(query, source=source, target=target, limit=limit, viewer=viewer))[0]
+    row = (await db.read_records(query, source=source, target=target, limit=limit, viewer=viewer,
+                                 **(win.params if win else {})))[0]
     missing = [i for i, known in ((source, row["source_known"]), (target, row["target_known"])) if not known]
     if missing:
         raise ApiError(404, "not_found", f"no entity with id {missing[0]!r}", {"missing": missing})
