@@ -23,7 +23,11 @@ from tests.neo4j_server import Neo4jServer
 
 
 def node_count(drv: neo4j.Driver) -> int:
-    return int(cypher(drv, "MATCH (n:Node) RETURN count(n) AS c")[0]["c"])
+    return int(cypher(drv, "MATCH (n) WHERE n:Node OR n:Event RETURN count(n) AS c")[0]["c"])
+
+
+# The endpoints that take a batch body: each refuses the same hostile bodies the same way.
+BATCH_ENDPOINTS = ["/v1/ingest", "/v1/events"]
 
 
 def assert_clear_4xx(r: httpx.Response, status: int) -> dict[str, Any]:
@@ -33,10 +37,11 @@ def assert_clear_4xx(r: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-def test_oversized_body(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
+@pytest.mark.parametrize("endpoint", BATCH_ENDPOINTS)
+def test_oversized_body(client: TestClient, auth: Auth, graph: neo4j.Driver, endpoint: str) -> None:
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
     payload = b'{"entities": [], "pad": "' + b"x" * (limit + 10) + b'"}'
-    r = client.post("/v1/ingest", content=payload,
+    r = client.post(endpoint, content=payload,
                     headers={**auth("police", "ingest"), "Content-Type": "application/json"})
     body = assert_clear_4xx(r, 413)
     assert str(limit) in str(body["error"]["message"])
@@ -52,11 +57,12 @@ def test_too_many_items(client: TestClient, auth: Auth, graph: neo4j.Driver) -> 
     assert node_count(graph) == 0
 
 
-def test_deeply_nested_json(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
+@pytest.mark.parametrize("endpoint", BATCH_ENDPOINTS)
+def test_deeply_nested_json(client: TestClient, auth: Auth, graph: neo4j.Driver, endpoint: str) -> None:
     depth = 100_000
     nested = "[" * depth + "]" * depth
     payload = '{"entities": [{"type": "Person", "ref": "P", "properties": {"aliases": ' + nested + "}}]}"
-    r = client.post("/v1/ingest", content=payload.encode(),
+    r = client.post(endpoint, content=payload.encode(),
                     headers={**auth("police", "ingest"), "Content-Type": "application/json"})
     assert assert_clear_4xx(r, 400)["error"]["code"] == "too_deeply_nested"
     assert node_count(graph) == 0
@@ -73,9 +79,10 @@ def test_megabyte_string(client: TestClient, auth: Auth, graph: neo4j.Driver) ->
     assert node_count(graph) == 0
 
 
-def test_invalid_utf8(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
+@pytest.mark.parametrize("endpoint", BATCH_ENDPOINTS)
+def test_invalid_utf8(client: TestClient, auth: Auth, graph: neo4j.Driver, endpoint: str) -> None:
     payload = b'{"entities": [{"type": "Person", "ref": "\xff\xfe\xfd"}]}'
-    r = client.post("/v1/ingest", content=payload,
+    r = client.post(endpoint, content=payload,
                     headers={**auth("police", "ingest"), "Content-Type": "application/json"})
     assert assert_clear_4xx(r, 400)["error"]["code"] == "invalid_json"
     assert node_count(graph) == 0
@@ -83,18 +90,36 @@ def test_invalid_utf8(client: TestClient, auth: Auth, graph: neo4j.Driver) -> No
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x",
                                           "application/x-www-form-urlencoded"])
-def test_wrong_content_type(client: TestClient, auth: Auth, graph: neo4j.Driver, content_type: str) -> None:
+@pytest.mark.parametrize("endpoint", BATCH_ENDPOINTS)
+def test_wrong_content_type(client: TestClient, auth: Auth, graph: neo4j.Driver, content_type: str,
+                            endpoint: str) -> None:
     payload = json.dumps({"entities": [{"type": "Phone", "ref": "0612345678"}]}).encode()
-    r = client.post("/v1/ingest", content=payload,
+    r = client.post(endpoint, content=payload,
                     headers={**auth("police", "ingest"), "Content-Type": content_type})
     assert assert_clear_4xx(r, 415)["error"]["code"] == "unsupported_media_type"
     assert node_count(graph) == 0
 
 
-def test_not_json_at_all(client: TestClient, auth: Auth, graph: neo4j.Driver) -> None:
-    r = client.post("/v1/ingest", content=b"{not json",
+@pytest.mark.parametrize("endpoint", BATCH_ENDPOINTS)
+def test_not_json_at_all(client: TestClient, auth: Auth, graph: neo4j.Driver, endpoint: str) -> None:
+    r = client.post(endpoint, content=b"{not json",
                     headers={**auth("police", "ingest"), "Content-Type": "application/json"})
     assert assert_clear_4xx(r, 400)["error"]["code"] == "invalid_json"
+    assert node_count(graph) == 0
+
+
+def test_megabyte_strings_unknown_kinds_and_times_out_of_range_in_events(client: TestClient, auth: Auth,
+                                                                         graph: neo4j.Driver) -> None:
+    big = "é" * 1_000_000
+    call = {"kind": "call", "at": "2026-03-14T23:41:07+01:00", "mode": "voice",
+            "from": {"type": "Phone", "ref": "0612345678"}, "to": {"type": "Phone", "ref": "0698765432"}}
+    events = [{**call, "ref": big}, {**call, "cell": {"ref": big}}, {"kind": "teleport", "at": big},
+              # Valid ISO 8601 whose UTC time Python cannot hold (year 10000, year 0).
+              {**call, "at": "9999-12-31T23:59:59-23:59"}, {**call, "at": "0001-01-01T00:00:00+01:00"}]
+    r = client.post("/v1/events", json={"events": events}, headers=auth("police", "ingest"))
+    body = assert_clear_4xx(r, 422)
+    assert {(e["index"], e["field"]) for e in body["error"]["details"]} == {
+        (0, "ref"), (1, "cell.ref"), (2, "kind"), (3, "at"), (4, "at")}
     assert node_count(graph) == 0
 
 
