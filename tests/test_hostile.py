@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from bench.process import api_env
+from service.core import ids
 from tests.builders import Auth, bearer
 from tests.conftest import TEST_JWT_SECRET, cypher, wipe
 from tests.live import LiveService
@@ -136,6 +137,47 @@ def test_unknown_types_and_properties(client: TestClient, auth: Auth, graph: neo
     body = assert_clear_4xx(r, 422)
     assert len(body["error"]["details"]) >= 4
     assert node_count(graph) == 0
+
+
+# -- the analyses of events: hostile query parameters ---------------------------------------------
+
+# Each analysis with the parameter naming its node; `{}` is the node's place in the path.
+ANALYSES = [("/v1/entities/{}/timeline", None), ("/v1/analytics/contacts", "phone"),
+            ("/v1/analytics/activity", "id"), ("/v1/analytics/common-contacts", "phones"),
+            ("/v1/analytics/co-location", "id"), ("/v1/analytics/handset-swaps", "id")]
+HOSTILE_TIMES = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00", "2026-02-30", "2026-03-14T25:00:00Z",
+                 "' OR 1=1 //", "\u0000", "1e309", "x" * 65]
+HOSTILE_IDS = ["') MATCH (n) DETACH DELETE n //", "${jndi:ldap://x}", "%00", "é" * 50, "../../v1/ingest"]
+
+
+@pytest.mark.parametrize(("path", "key"), ANALYSES)
+def test_hostile_analysis_parameters(client: TestClient, auth: Auth, graph: neo4j.Driver, path: str,
+                                     key: str | None) -> None:
+    """Bad times are a 422 naming the parameter, odd ids an unknown node (404), too long ones a 422;
+    never a 5xx, and a read writes nothing."""
+    headers = auth("police", "investigator")
+    caller, callee = "+33612345678", "+33698765432"
+    r = client.post("/v1/events", headers=auth("police", "ingest"), json={"events": [
+        {"kind": "call", "at": "2026-03-14T23:41:07+01:00", "mode": "voice", "from": {"type": "Phone", "ref": caller},
+         "to": {"type": "Phone", "ref": callee}}]})
+    assert r.status_code == 200, r.text
+    before = node_count(graph)
+    other = ids.identifier_id("Phone", callee)
+
+    def ask(node: str, **params: str) -> httpx.Response:
+        named = {key: node if key != "phones" else f"{node},{other}"} if key else {}
+        return client.get(path.format(node), params={**named, **params}, headers=headers)
+
+    known = ids.identifier_id("Phone", caller)
+    for value in HOSTILE_TIMES:
+        for name in ("since", "until"):
+            r = ask(known, **{name: value})
+            assert r.status_code == 422, (name, value, r.text)
+            assert r.json()["error"]["code"] in (f"invalid_{name}", "validation_error"), r.text
+    for value in HOSTILE_IDS:
+        assert ask(value).status_code == 404, value
+    assert ask("x" * 2001).status_code == (404 if key is None else 422)
+    assert node_count(graph) == before
 
 
 # -- schemathesis against the service's own OpenAPI document ------------------------------------

@@ -52,13 +52,13 @@ def _instant(name: str, value: str, end: bool) -> dt.datetime:
             parsed = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
         else:
             parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset taking year 1 or 9999 out of range
         raise ApiError(422, f"invalid_{name}",
                        f"{name} must be an ISO 8601 date or date-time (2026-03-14, 2026-03-14T23:41:07+01:00, "
                        f"2026-03-14T22:41:07Z), got {value!r}", {"parameter": name}) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
 
 
 def window(since: str | None, until: str | None) -> Window | None:
