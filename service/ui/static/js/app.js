@@ -10,8 +10,10 @@ import { entityView } from "./views/entity.js";
 import { loginView } from "./views/login.js";
 import { lookupView } from "./views/lookup.js";
 import { mapView } from "./views/map.js";
+import { phoneView } from "./views/phone.js";
 import { searchView } from "./views/search.js";
 import { targetsView, targetView } from "./views/targets.js";
+import { timelineView } from "./views/timeline.js";
 import { refreshAlertCount } from "./widgets.js";
 
 const ROUTES = {
@@ -24,6 +26,8 @@ const ROUTES = {
   alerts: alertsView,
   dashboard: dashboardView,
   map: mapView,
+  timeline: timelineView,
+  phone: phoneView,
 };
 
 async function ensureMe() {

@@ -1,10 +1,10 @@
 // The link chart: Cytoscape.js over the API's neighbourhood and shortest-path answers.
 // Nodes are only what the API returned to this token; redacted stubs are drawn hatched.
 import { get } from "../api.js";
-import { download, errorBox, fill, h, mount } from "../dom.js";
+import { download, errorBox, fill, fmtDate, h, mount } from "../dom.js";
 import { navigate, onLeave } from "../router.js";
 import { colour, HATCH, icon, label, TYPE_COLOURS } from "../types.js";
-import { stubBox, typeBadge } from "../widgets.js";
+import { stubBox, timeSlider, typeBadge } from "../widgets.js";
 
 const STYLE = [
   { selector: "node", style: {
@@ -56,15 +56,19 @@ export async function chartView([startId]) {
     if (v) expand(v);
   } }, h("input", { name: "node", placeholder: "add a node by id", size: 38 }), h("button", { type: "submit" }, "Add"));
 
+  const slider = timeSlider((since, until) => applyWindow(since, until));
+  const commonBtn = h("button", { type: "button", id: "btn-common", disabled: true, title: "Pick two phones first",
+    onclick: () => navigate(`#/phone/${encodeURIComponent(picked[0])}?with=${encodeURIComponent(picked[1])}`) }, "Common contacts");
+  toolbar.append(commonBtn);
   const page = h("section", { class: "chart-page" },
     h("div", { class: "chart-head" }, h("h1", {}, "Link chart"), addForm),
-    toolbar, filters, status, h("div", { class: "chart-body" }, container, side));
+    toolbar, slider.el, filters, status, h("div", { class: "chart-body" }, container, side));
 
   mount(page);  // Cytoscape measures its container: it must be in the document first
   const cy = window.cytoscape({ container, style: STYLE, minZoom: 0.1, maxZoom: 4,
     boxSelectionEnabled: false, selectionType: "single" });
   window.ofastUI = { ...(window.ofastUI || {}), cy };
-  onLeave(() => { cy.destroy(); hideTooltip(); });
+  onLeave(() => { cy.destroy(); hideTooltip(); slider.stop(); });
 
   const tooltip = document.getElementById("tooltip");
   function hideTooltip() { tooltip.hidden = true; }
@@ -113,9 +117,10 @@ export async function chartView([startId]) {
     if (!id) return;
     status.textContent = "Expanding…";
     try {
-      const hood = await get(`/v1/entities/${encodeURIComponent(id)}/neighbourhood`, { depth: 1, limit: 80 });
+      const hood = await get(`/v1/entities/${encodeURIComponent(id)}/neighbourhood`, { depth: 1, limit: 80, ...slider.params() });
       const first = cy.elements().empty();
       addGraph(hood.nodes, hood.edges);
+      slider.widen(hood.edges);
       expanded.add(id);
       cy.getElementById(id).addClass("start");
       layout(first);
@@ -141,9 +146,11 @@ export async function chartView([startId]) {
     cy.nodes().removeClass("picked");
     for (const id of picked) cy.getElementById(id).addClass("picked");
     pathBtn.disabled = picked.length !== 2;
+    commonBtn.disabled = picked.length !== 2 || picked.some((p) => cy.getElementById(p).data("type") !== "Phone");
     expandBtn.disabled = picked.length === 0;
     renderFilters();
     page.dataset.nodes = String(cy.nodes().length);
+    page.dataset.edges = String(cy.edges().length);
     page.dataset.picked = picked.join(",");
   }
 
@@ -171,7 +178,7 @@ export async function chartView([startId]) {
     const [source, target] = picked;
     status.textContent = "Looking for shortest paths…";
     try {
-      const res = await get("/v1/paths", { source, target, max_hops: 6, limit: 10 });
+      const res = await get("/v1/paths", { source, target, max_hops: 6, limit: 10, ...slider.params() });
       clearPath();
       if (!res.paths.length) {
         status.textContent = "No path of at most 6 hops through what you may know of.";
@@ -191,6 +198,31 @@ export async function chartView([startId]) {
       status.textContent = `${res.paths.length} shortest path(s) of ${hops} hop(s)`;
       page.dataset.pathHops = String(hops);
       cy.animate({ fit: { eles: onPath, padding: 60 } }, { duration: 250 });
+    } catch (err) {
+      fill(status, errorBox(err));
+    }
+  }
+
+  // The time window: only the links the API says were active in it stay on the chart.
+  let windowRun = 0;
+  async function applyWindow(since, until) {
+    const run = ++windowRun;
+    status.textContent = since || until ? "Keeping the links active in the window…" : "Showing every link…";
+    try {
+      const hoods = await Promise.all([...expanded].map((id) => get(`/v1/entities/${encodeURIComponent(id)}/neighbourhood`,
+        { depth: 1, limit: 80, since, until })));
+      if (run !== windowRun) return;  // the slider moved on meanwhile
+      const keep = new Set();
+      for (const hood of hoods) {
+        addGraph(hood.nodes, hood.edges);
+        for (const e of hood.edges) keep.add(`e:${e.id || `${e.type}:${e.source}:${e.target}`}`);
+      }
+      cy.edges().filter((e) => !keep.has(e.id())).remove();
+      cy.nodes().forEach((n) => { n.toggleClass("faded", n.connectedEdges().empty() && !expanded.has(n.id())); });
+      page.dataset.edges = String(cy.edges().length);
+      page.dataset.window = `${since || ""}/${until || ""}`;
+      status.textContent = `${cy.edges().length} link(s) active ${since || until ? `from ${fmtDate(since)} to ${fmtDate(until)}` : "at any time"}`;
+      refresh();
     } catch (err) {
       fill(status, errorBox(err));
     }

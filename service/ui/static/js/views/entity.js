@@ -4,6 +4,9 @@ import { navigate } from "../router.js";
 import { label } from "../types.js";
 import { stubBox, typeBadge } from "../widgets.js";
 
+// The entities whose events the timeline endpoint gathers (a person's through its identifiers).
+const TIMELINE_TYPES = ["Person", "Phone", "Vehicle", "BankAccount", "CryptoWallet", "Handset"];
+
 function value(v) {
   if (Array.isArray(v)) return v.join(", ");
   if (v && typeof v === "object") return JSON.stringify(v);
@@ -14,7 +17,10 @@ export async function entityView([id], params, me) {
   const entity = await get(`/v1/entities/${encodeURIComponent(id)}`);
   const header = h("div", { class: "entity-head" },
     typeBadge(entity.type), h("h1", {}, label(entity)),
-    h("a", { class: "button", href: `#/chart/${encodeURIComponent(id)}`, id: "open-chart" }, "Open link chart"));
+    h("a", { class: "button", href: `#/chart/${encodeURIComponent(id)}`, id: "open-chart" }, "Open link chart"),
+    TIMELINE_TYPES.includes(entity.type)
+      ? h("a", { class: "button", href: `#/timeline/${encodeURIComponent(id)}`, id: "open-timeline" }, "Timeline") : null,
+    entity.type === "Phone" ? h("a", { class: "button", href: `#/phone/${encodeURIComponent(id)}`, id: "open-phone" }, "Phone analysis") : null);
   if (entity.redacted) return h("section", {}, header, stubBox(entity));
 
   const props = Object.entries(entity.properties || {}).map(([k, v]) => [k, value(v)]);
