@@ -46,6 +46,15 @@ class Lifecycle:
     lookup_memory_months: int = 12  # a no-hit lookup is remembered this long (late hits)
     match_name_threshold: float = 0.85  # fuzzy name score (0..1) for a possible match
     match_max_candidates: int = 200  # candidates read per person and block at ingest
+    # Hook budgets: past one, the batch still commits and the hook's work goes to the durable
+    # queue (`service.domain.lifecycle.queue`), so an ingest never fails because its data is popular.
+    hook_max_match_persons: int = 5000  # persons of one batch matched inside its transaction
+    hook_max_match_walk: int = 250_000  # links of their identifiers matching would walk (identifier degrees)
+    hook_max_late_hit_walk: int = 250_000  # links late hits would walk (degrees of remembered identifiers)
+    hook_task_size: int = 500  # persons (matching) or identifier links (late hits) per queued task
+    hook_claim_seconds: int = 300  # a worker's claim on a task; past it, another worker may take it
+    hook_retry_seconds: int = 30  # first wait before a failed task is tried again (doubled per attempt, ≤ 1 h)
+    hook_worker_poll_seconds: float = 2.0  # the API process's worker looks at an empty queue this often; 0: off
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,8 @@ def load_lifecycle(raw: dict[str, object]) -> Lifecycle:
         raise ValueError("lifecycle.match_name_threshold must be in (0, 1]")
     if values["review_months"] < 1 or values["minor_review_months"] < 1 or values["lookup_memory_months"] < 1:
         raise ValueError("lifecycle: review and memory periods are at least one month")
+    if values["hook_task_size"] < 1 or values["hook_claim_seconds"] < 1 or values["hook_retry_seconds"] < 1:
+        raise ValueError("lifecycle: hook_task_size, hook_claim_seconds and hook_retry_seconds are at least 1")
     return Lifecycle(**values)  # type: ignore[arg-type]
 
 

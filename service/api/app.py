@@ -44,6 +44,7 @@ from service.core.errors import UNAVAILABLE_ERRORS, install_error_handlers
 from service.core.logs import configure_logging
 from service.core.metrics import metrics_endpoint
 from service.core.settings import Settings, get_settings
+from service.domain.lifecycle.queue import HookWorker
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.audit = AuditLog(db, journal_dir(settings), move_delay=settings.audit_move_delay_ms / 1000)
         app.state.audit.start()  # replays journals left by a crashed process once Neo4j answers
+        # Finishes ingest hook work queued past its budget; reads the policy at each turn.
+        app.state.hook_worker = HookWorker(db, lambda: app.state.policy)
+        app.state.hook_worker.start()
         app.state.migrated = False
         task = asyncio.create_task(_migrate_until_done(db, app))
         try:
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await app.state.hook_worker.close()
             await app.state.audit.close()  # queued audit records are written before the driver goes
             await db.close()
 

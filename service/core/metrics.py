@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,10 +18,24 @@ NEO4J_UNAVAILABLE = Counter("ofast_graph_neo4j_unavailable_total", "Transactions
 INGEST_ITEMS = Counter("ofast_graph_ingest_items_total", "Ingested items by kind and status", ["kind", "status"])
 ALERTS_RAISED = Counter("ofast_graph_alerts_raised_total", "Alerts raised by kind", ["kind"])
 ERRORS = Counter("ofast_graph_errors_total", "Error responses by status and code", ["status", "code"])
+# The hook queue (`service.domain.lifecycle.queue`): work of ingest hooks past their budget. The
+# backlog is the whole queue's, as the process's worker last read it (every process reports it).
+HOOK_BACKLOG = Gauge("ofast_graph_hook_queue_tasks", "Hook tasks waiting in the queue, by kind", ["kind"])
+HOOK_FAILING = Gauge("ofast_graph_hook_queue_failing_tasks", "Hook tasks whose last attempt failed, by kind", ["kind"])
+HOOK_TASKS = Counter("ofast_graph_hook_tasks_total", "Hook tasks worked by this process, by kind and outcome",
+                     ["kind", "outcome"])
 
 ALERT_KINDS = ("shared_identifier", "objective_overlap", "possible_match", "late_hit")
 for _kind in ALERT_KINDS:  # every kind is a series from the start, so a rate over it never starts blank
     ALERTS_RAISED.labels(_kind)
+
+
+HOOK_KINDS = ("matching", "late_hits")
+for _kind in HOOK_KINDS:
+    HOOK_BACKLOG.labels(_kind)
+    HOOK_FAILING.labels(_kind)
+    for _outcome in ("done", "failed"):
+        HOOK_TASKS.labels(_kind, _outcome)
 
 
 def alert_raised(kind: str, created: int) -> None:

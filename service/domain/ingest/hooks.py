@@ -6,6 +6,12 @@
    lookups of other agencies;
 3. person matching (`service.domain.lifecycle.matching`): persons created or changed, or newly linked to an
    identifier, are compared with other agencies' persons of the same birth date or identifier.
+
+Late hits and matching have a budget per batch (policy section `lifecycle`, `hook_max_*`), measured
+before they run (`service.queries.hook_queue.BUDGET`: the links of hub identifiers they would
+walk). Past it, the batch still commits, and the hook's work is written in its transaction to the
+durable queue (`service.domain.lifecycle.queue`) that finishes it: an ingest never fails because
+its data is popular.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from graph_schema import get_schema
 from service.access.auth import Principal
 from service.access.policy import Policy
 from service.domain.ingest.models import Plan
-from service.domain.lifecycle import late_hits, matching, retention
+from service.domain.lifecycle import late_hits, matching, queue, retention
+from service.queries import hook_queue as queue_q
 
 
 async def after_ingest(tx: AsyncManagedTransaction, plan: Plan, principal: Principal, policy: Policy,
@@ -40,5 +47,34 @@ async def after_ingest(tx: AsyncManagedTransaction, plan: Plan, principal: Princ
             own, own_type = (link.dst, link.dst_type) if src_ident else (link.src, link.src_type)
             if own_type == "Person":
                 persons.add(own)
-    return {"late_hit": await late_hits.raise_late_hits(tx, ident_links, principal, policy, now),
-            "possible_match": await matching.detect(tx, sorted(persons), policy, now)}
+    person_ids = sorted(persons)
+    defer_matching, defer_late_hits = await over_budget(tx, person_ids, ident_links, principal, policy, now)
+    size = policy.lifecycle.hook_task_size
+    tasks = []
+    if defer_matching:
+        tasks += queue.tasks_for("matching", "persons", person_ids, size, now=now)
+    if defer_late_hits:
+        tasks += queue.tasks_for("late_hits", "rows", ident_links, size, agency=principal.agency,
+                                 unit=principal.unit, now=now)
+    await queue.enqueue(tx, tasks, now)
+    return {"late_hit": 0 if defer_late_hits else await late_hits.raise_late_hits(tx, ident_links, principal,
+                                                                                 policy, now),
+            "possible_match": 0 if defer_matching else await matching.detect(tx, person_ids, policy, now)}
+
+
+async def over_budget(tx: AsyncManagedTransaction, persons: list[str], ident_links: list[dict[str, str]],
+                      principal: Principal, policy: Policy, now: str) -> tuple[bool, bool]:
+    """(matching, late hits) past their budget for this batch: one statement reads what they would walk."""
+    lifecycle = policy.lifecycle
+    if len(persons) > lifecycle.hook_max_match_persons:
+        persons_over = True
+        persons = []  # deferred whatever their identifiers: no need to measure them
+    else:
+        persons_over = False
+    if not persons and not ident_links:
+        return persons_over, False
+    row = await (await tx.run(queue_q.BUDGET, persons=persons, rows=ident_links, now=now,
+                              agency=principal.agency)).single()
+    match_walk, late_walk = (row["match_walk"] or 0, row["late_walk"] or 0) if row is not None else (0, 0)
+    return (persons_over or match_walk > lifecycle.hook_max_match_walk,
+            late_walk > lifecycle.hook_max_late_hit_walk)
