@@ -202,6 +202,84 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="Print the
         raise typer.Exit(1)
 
 
+hooks_app = typer.Typer(help="The hook queue: ingest hook work past its budget (policy section `lifecycle`).",
+                        no_args_is_help=True)
+app.add_typer(hooks_app, name="hooks")
+
+
+@hooks_app.command("run")
+def hooks_run(max_tasks: Annotated[int | None, typer.Option("--max-tasks", min=1,
+                                                             help="Stop after this many tasks.")] = None) -> None:
+    """Work the queued hook tasks until none is claimable (the API processes' workers drain it
+    too, safely: each task's work commits once). Exit 1 when a task failed (it stays queued)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from service.access.policy import policy_from_file
+    from service.core.db import Database, make_driver
+    from service.domain.lifecycle import queue
+
+    settings = _settings()
+    policy = policy_from_file(settings.policy_file)
+
+    async def run() -> queue.DrainReport:
+        db = Database(make_driver(settings), settings.neo4j_database, settings.retry_after_seconds)
+        try:
+            backlog = (await queue.status(db))["tasks"]
+            progress = Progress(TextColumn("[bold]hook tasks"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), console=err)
+            with progress:
+                bar = progress.add_task("hooks", total=min(backlog, max_tasks or backlog), failed=0)
+                failed = 0
+
+                def on_task(one: queue.DrainReport) -> None:
+                    nonlocal failed
+                    failed += one.failed
+                    progress.update(bar, advance=1, failed=failed)
+
+                return await queue.drain(db, policy, queue.worker_id(), max_tasks=max_tasks, on_task=on_task)
+        finally:
+            await db.close()
+
+    report = asyncio.run(run())
+    typer.echo(json.dumps({"done": report.done, "failed": report.failed, "skipped": report.skipped,
+                           "alerts": report.alerts}))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@hooks_app.command("status")
+def hooks_status(as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False) -> None:
+    """The queue's backlog by kind (tasks, claimed, failing, oldest, most attempts) and the failing
+    tasks with their last error."""
+    from rich.table import Table
+
+    from service.core.db import Database, make_driver
+    from service.domain.lifecycle import queue
+
+    settings = _settings()
+
+    async def run() -> dict[str, object]:
+        db = Database(make_driver(settings), settings.neo4j_database, settings.retry_after_seconds)
+        try:
+            return await queue.status(db)
+        finally:
+            await db.close()
+
+    status = asyncio.run(run())
+    if as_json:
+        typer.echo(json.dumps(status, ensure_ascii=False))
+        return
+    table = Table(title=f"hook queue: {status['tasks']} task(s)")
+    for column in ("kind", "tasks", "claimed", "failing", "oldest", "max_attempts"):
+        table.add_column(column)
+    for row in status["kinds"]:  # type: ignore[attr-defined]
+        table.add_row(*(str(row[c]) for c in ("kind", "tasks", "claimed", "failing", "oldest", "max_attempts")))
+    Console().print(table)
+    for task in status["failing"]:  # type: ignore[attr-defined]
+        err.print(f"[red]failing[/red] {task['kind']} {task['id']} (attempts {task['attempts']}, "
+                  f"next try {task['claimed_until']}): {task['last_error']}")
+
+
 @app.command("schema-docs")
 def schema_docs(output: Annotated[str, typer.Option(help="Where to write the Markdown.")] = "docs/schema.md") -> None:
     """Write the schema page of the docs, derived from graph_schema/schema.yaml."""
