@@ -18,6 +18,11 @@ only: for every other agency, the central agency included (checked as a viewer w
 graph holds a minor), a minor is like a confidential item without grant — lookup's hit / no-hit
 names the holder, and that is all. Stubs must show their handling code.
 
+Events (calls, plate reads, transfers pushed through POST /v1/events, on the world's identifiers
+and a few of their own, at shared cells and readers) follow the link rules: the ref, the handling
+note, the transfer wording and the time (each one unique, a marker) of an event the agency may
+not see in full never appear, nor its id — another agency's restricted events only count.
+
 Read endpoints are listed in READ_ENDPOINTS; those not registered in the app are not exercised
 (not skipped: they are simply not among the existing routes), and any other GET route under
 /v1 is exercised generically, so a new endpoint is covered before anyone lists it.
@@ -27,6 +32,7 @@ Read endpoints are listed in READ_ENDPOINTS; those not registered in the app are
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import uuid
@@ -41,6 +47,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph_schema import get_schema
+from graph_schema.normalise import normalise
+from service.core import ids as core_ids
 from tests.builders import Auth, push
 from tests.conftest import LEAK_REPORT, LeakReport, wipe
 from tests.test_auth import api_routes
@@ -126,6 +134,50 @@ class Link:
 
 
 @dataclass
+class Event:
+    kind: str
+    owner: str
+    sharing: str
+    parties: dict[str, tuple[str, str]]  # party name -> (identifier type, raw value)
+    at: str = ""  # unique in the world: a marker
+    place: str | None = None  # a cell or reader ref, shared by events: not a marker
+    handling: str = "H0"
+    ref: str = ""
+    note: str = ""
+    reference: str = ""  # a transfer's wording
+    id: str = ""
+
+    @property
+    def markers(self) -> list[str]:
+        return [m for m in (self.ref, self.note, self.reference, self.at[:19]) if m]
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "ref": self.ref, "at": self.at, "sharing": self.sharing,
+                               **codes(self.handling, self.note)}
+        for name, (type_, raw) in self.parties.items():
+            out[name] = raw if name in ("vehicle", "handset") else {"type": type_, "ref": raw}
+        if self.kind == "call":
+            out |= {"mode": "voice", "duration_s": 60}
+            if self.place:
+                out["cell"] = {"ref": self.place}
+        elif self.kind == "plate_read":
+            out["reader"] = {"ref": self.place or "LAPI-0"}
+        else:
+            out |= {"amount_eur": 100.0, "reference": self.reference}
+        return out
+
+
+IMEIS = ("352099001761481", "352099001761499", "353322110000115")
+PLACES = ("CELL-1", "cell-1", "CELL-2")  # the first two are one place (refs are compared normalised)
+EVENT_PARTIES = {"call": (("from", "Phone"), ("to", "Phone")), "plate_read": (("vehicle", "Vehicle"),),
+                 "transfer": (("from", "BankAccount"), ("to", "BankAccount"))}
+
+
+def party_id(type_: str, raw: str) -> str:
+    return core_ids.identifier_id(type_, normalise(SCHEMA.node(type_).normaliser or "", raw))
+
+
+@dataclass
 class World:
     ents: list[Ent]
     idents: list[Ident]
@@ -135,6 +187,7 @@ class World:
     objectives: list[tuple[int, str]]
     targets: list[tuple[int, bool]]
     disseminations: list[tuple[list[int], list[str]]]
+    events: list[Event] = field(default_factory=list)
 
     def node(self, end: tuple[str, int]) -> Ent | Ident:
         return self.ents[end[1]] if end[0] == "e" else self.idents[end[1]]
@@ -142,6 +195,11 @@ class World:
     @property
     def node_ids(self) -> list[str]:
         return [e.id for e in self.ents] + [i.id for i in self.idents]
+
+    def event_party_ids(self, *types: str) -> list[str]:
+        """Ids of the identifiers the events name, of the given types, in a stable order."""
+        found = {party_id(t, raw) for ev in self.events for t, raw in ev.parties.values() if t in types}
+        return sorted(found)
 
 
 @st.composite
@@ -187,7 +245,22 @@ def worlds(draw: st.DrawFn) -> World:
     # The central agency may not disseminate H2 items (403) nor minors, which it does not know (422).
     disseminations = [(kept, agencies) for indexes, agencies in disseminations
                       if (kept := [i for i in indexes if ents[i].handling != "H2" and not ents[i].minor])]
-    return World(ents, idents, links, grants, pairs, objectives, targets, disseminations)
+    events = []
+    for k in range(draw(st.integers(0, 8))):
+        kind = draw(st.sampled_from(sorted(EVENT_PARTIES)))
+        parties: dict[str, tuple[str, str]] = {}
+        for name, type_ in EVENT_PARTIES[kind]:
+            own = [i.raw for i in idents if i.type == type_]
+            pool = own + [IDENT_VALUES[type_](90 + j) for j in range(2)]
+            parties[name] = (type_, draw(st.sampled_from(pool)))
+        if kind == "call" and draw(st.booleans()):
+            parties["handset"] = ("Handset", draw(st.sampled_from(IMEIS)))
+        # Unique times a few minutes apart, so events meet at a place within a window.
+        at = (dt.datetime(2026, 3, 14, 22, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=7 * k, seconds=k)).isoformat()
+        events.append(Event(kind, draw(st.sampled_from(OWNERS)), draw(st.sampled_from(SHARING)), parties,
+                            at.replace("+00:00", "Z"), draw(st.sampled_from(PLACES)) if kind != "transfer" else None,
+                            draw(st.sampled_from(HANDLING))))
+    return World(ents, idents, links, grants, pairs, objectives, targets, disseminations, events)
 
 
 # --- pushing it through the API ---------------------------------------------------------------
@@ -214,6 +287,10 @@ def mark(world: World) -> None:
         for name, prop in SCHEMA.relationship(link.type).properties.items():
             if prop.type in STRING_TYPES:
                 link.props[name] = [marker()] if prop.type == "list[string]" else marker()
+    for ev in world.events:
+        ev.ref = marker()
+        ev.note = marker() if ev.handling == "H3" else ""
+        ev.reference = marker() if ev.kind == "transfer" else ""
 
 
 def end_ref(world: World, end: tuple[str, int]) -> dict[str, str]:
@@ -241,6 +318,14 @@ def push_world(client: TestClient, auth: Auth, world: World) -> None:
             e.id = o["id"]
         for link, o in zip(links, out["links"], strict=True):
             link.id = o["id"]
+    for agency in OWNERS:
+        mine = [ev for ev in world.events if ev.owner == agency]
+        if mine:
+            r = client.post("/v1/events", json={"events": [ev.body() for ev in mine]},
+                            headers=auth(agency, "investigator"))
+            assert r.status_code == 200, r.text
+            for ev, out in zip(mine, r.json()["events"], strict=True):
+                ev.id = out["id"]
     for index, agency in world.grants:
         ent = world.ents[index]
         r = client.post(f"/v1/entities/{ent.id}/grants", json={"agency": agency, "reason": "leak test"},
@@ -318,6 +403,10 @@ def forbidden(world: World, agency: str) -> tuple[set[str], set[str]]:
             markers.update(link.markers)
         if not ends_known or (link.sharing == "confidential" and not link_full(link, agency)):
             ids.add(link.id)
+    for ev in world.events:  # events are owned as links are; their parties are identifiers
+        if not (agency == CENTRAL or ev.sharing == "open" or ev.owner == agency):
+            markers.update(ev.markers)
+            ids.add(ev.id)
     return markers, ids
 
 
@@ -362,6 +451,44 @@ def _neighbourhood(world: World) -> Iterator[Request]:
         yield f"/v1/entities/{node_id}/neighbourhood", {"depth": 3}
         if k < 2:
             yield f"/v1/entities/{node_id}/neighbourhood", {"depth": 2, "format": ("graphml", "ftm")[k]}
+
+
+WINDOW = {"since": "2026-03-14", "until": "2026-03-15T12:00:00+01:00"}
+
+
+def _event_subjects(world: World, *types: str) -> list[str]:
+    """The world's identifiers of these types and those its events name."""
+    return sorted({i.id for i in world.idents if i.type in types} | set(world.event_party_ids(*types)))
+
+
+def _timeline(world: World) -> Iterator[Request]:
+    for k, node_id in enumerate(world.node_ids + world.event_party_ids("Phone", "Vehicle", "BankAccount", "Handset")):
+        yield f"/v1/entities/{node_id}/timeline", ({} if k % 2 else WINDOW)
+        if k == 0:
+            yield f"/v1/entities/{node_id}/timeline", {"kinds": "call", "limit": 1, "offset": 1}
+
+
+def _activity(world: World) -> Iterator[Request]:
+    for node_id in world.node_ids + world.event_party_ids("Phone", "Vehicle", "BankAccount", "Handset"):
+        yield "/v1/analytics/activity", {"id": node_id}
+
+
+def _contacts(world: World) -> Iterator[Request]:
+    phones = _event_subjects(world, "Phone")
+    for phone in phones:
+        yield "/v1/analytics/contacts", {"phone": phone}
+    for a, b in itertools.pairwise(phones):
+        yield "/v1/analytics/common-contacts", {"phones": f"{a},{b}"}
+
+
+def _co_location(world: World) -> Iterator[Request]:
+    for node_id in _event_subjects(world, "Phone", "Vehicle"):
+        yield "/v1/analytics/co-location", {"id": node_id, "window_minutes": 1440}
+
+
+def _handset_swaps(world: World) -> Iterator[Request]:
+    for node_id in _event_subjects(world, "Phone", "Handset"):
+        yield "/v1/analytics/handset-swaps", {"id": node_id}
 
 
 def _matches(client: TestClient, auth: Auth) -> Callable[[World], Iterator[Request]]:
@@ -413,6 +540,12 @@ def read_endpoints(client: TestClient, auth: Auth) -> dict[str, Callable[[World]
         "/v1/review-queue": lambda w: iter([("/v1/review-queue", {}),
                                             ("/v1/review-queue", {"due_before": "2999-12-31"})]),
         "/v1/matches/{}": _matches(client, auth),
+        "/v1/entities/{}/timeline": _timeline,
+        "/v1/analytics/activity": _activity,
+        "/v1/analytics/contacts": _contacts,
+        "/v1/analytics/common-contacts": lambda w: iter(()),  # requested with the contacts
+        "/v1/analytics/co-location": _co_location,
+        "/v1/analytics/handset-swaps": _handset_swaps,
     }
 
 
@@ -512,4 +645,4 @@ def test_no_leaks(client: TestClient, auth: Auth, graph: neo4j.Driver, world: Wo
     report.cases += 1
     report.endpoints = len(endpoints)
     print(f"leak case {report.cases}: {len(world.ents)} entities, {len(world.idents)} identifiers, "
-          f"{len(world.links)} links, {made} requests: no leak", flush=True)
+          f"{len(world.links)} links, {len(world.events)} events, {made} requests: no leak", flush=True)
