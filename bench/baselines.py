@@ -76,3 +76,50 @@ LIMIT $max_edges
 WITH r, startNode(r) AS a, endNode(r) AS b
 RETURN a.id AS source, a:Person AS source_person, b.id AS target, b:Person AS target_person
 """
+
+
+# --- events (bench/events.py): the analyses' main statement without any predicate ------------------
+# Written for calls, the only kind the events benchmark generates; party fields as the schema stores
+# them (`from_id`, `to_id`), seeking the same (party id, at) and (place_ref, at) indexes.
+
+_CALLS_OF = """
+  MATCH (e:Call) WHERE e.from_id = {phone} AND e.at >= $since AND e.at <= $until RETURN e, e.to_id AS other
+  UNION
+  MATCH (e:Call) WHERE e.to_id = {phone} AND e.at >= $since AND e.at <= $until RETURN e, e.from_id AS other"""
+
+RAW_EVENTS = {
+    "timeline": """
+UNWIND $parties AS pid
+CALL (pid) {
+  MATCH (e:Call) WHERE e.from_id = pid AND e.at >= $since AND e.at <= $until
+  RETURN e ORDER BY e.from_id DESC, e.at DESC, e.id LIMIT $window
+  UNION
+  MATCH (e:Call) WHERE e.to_id = pid AND e.at >= $since AND e.at <= $until
+  RETURN e ORDER BY e.to_id DESC, e.at DESC, e.id LIMIT $window
+}
+WITH DISTINCT e ORDER BY e.at DESC, e.id SKIP $offset LIMIT $limit
+RETURN properties(e) AS event""",
+    "contacts": f"""
+CALL () {{{_CALLS_OF.format(phone="$phone")}
+}}
+WITH other, count(*) AS c, sum(coalesce(e.duration_s, 0)) AS duration, min(e.at) AS first, max(e.at) AS last,
+     collect(datetime({{datetime: e.at, timezone: 'Europe/Paris'}}).hour) AS hours
+ORDER BY c DESC, last DESC, other
+RETURN collect({{phone: other, calls: c, duration_s: duration, first: first, last: last,
+                by_hour: [h IN range(0, 23) | size([x IN hours WHERE x = h])]}})[..$limit] AS contacts""",
+    "common_contacts": f"""
+UNWIND $phones AS p
+CALL (p) {{{_CALLS_OF.format(phone="p")}
+}}
+WITH p, other, count(DISTINCT e) AS c
+WITH other, collect({{phone: p, calls: c}}) AS per, sum(c) AS total
+WHERE size(per) = size($phones) AND NOT other IN $phones
+ORDER BY total DESC, other
+RETURN collect({{phone: other, calls: per}})[..$limit] AS contacts""",
+    "co_location": """
+MATCH (a:Call) WHERE a.from_id = $id AND a.at >= $since AND a.at <= $until AND a.place_ref IS NOT NULL
+MATCH (o:Event)
+WHERE o.place_ref = a.place_ref AND o.at >= a.at - $window AND o.at <= a.at + $window AND o.from_id <> $id
+WITH a, o ORDER BY a.at DESC, o.at DESC, o.id
+RETURN collect({other: o.from_id, place: a.place_id, at: a.at, other_at: o.at})[..$limit] AS items""",
+}
