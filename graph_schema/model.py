@@ -27,8 +27,10 @@ RESERVED = frozenset({
     "reliability", "accuracy", "handling", "handling_note", "handling_notice", "minor",
     # review dates (retention): shown to the owner agency only
     "review_due", "review_confirmed_at", "review_confirmed_by",
-    # links the service derives from events (the aggregated CALLED / TRANSFERRED)
-    "derived",
+    # links the service derives from events (the aggregated CALLED / TRANSFERRED), and the agencies
+    # holding events on an identifier: read by lookups and alerts only, never shown (they would
+    # name the holder of a confidential event)
+    "derived", "event_agencies", "event_agencies_known",
 })
 
 # What the service stores on every event besides its declared properties and `<party>_id`s.

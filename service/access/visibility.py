@@ -123,7 +123,10 @@ def rel_full(var: str, viewer: str = "$viewer") -> str:
 
 
 def rel_known(var: str, viewer: str = "$viewer") -> str:
-    return f"({var}.sharing <> 'confidential' OR {_owned_full(var, viewer)})"
+    """A link the viewer may know exists (and cross). A link derived from events (`derived`: the
+    aggregated CALLED / TRANSFERRED) is known only to whoever sees it in full: crossing another
+    agency's restricted one would show the counterpart number its calls withhold."""
+    return (f"(({var}.sharing <> 'confidential' AND {var}.derived IS NULL) OR {_owned_full(var, viewer)})")
 
 
 def node_view(var: str, viewer: str = "$viewer") -> str:
