@@ -83,6 +83,15 @@ RETURN i.id AS identifier, i.id AS entity, coalesce(their_entity, i.id) AS their
        $agency IN {event_holders("i", "them")} AS they_may_know
 """
 
+# Late hits, first step: which of `$ids` (the identifiers the batch's written events name) have an
+# unexpired memory of another agency — usually none, and then nothing more is asked.
+REMEMBERED = """
+UNWIND $ids AS id
+MATCH (m:LookupMemory {identifier_id: id})
+WHERE m.expires_at > $now AND m.agency <> $agency
+RETURN DISTINCT id
+"""
+
 # Late hits: `$rows` are `{identifier, events}` (the batch's written events naming it). An unexpired
 # memory of another agency is met when that agency may know one of the events exists
 # (`event_known`), as a lookup by it would now answer a hit.

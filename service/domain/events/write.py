@@ -109,8 +109,10 @@ class EventsWork:
         groups = [{"identifier": i} for i in sorted(named) if identifiers.get(i) != "created"]
         shared = (await shared_identifier_alerts(tx, q.FIND_SHARED_IDENTIFIERS, groups, agency, self.policy, now)
                   if groups else 0)
+        remembered = ([r["id"] async for r in await tx.run(q.REMEMBERED, ids=sorted(named), now=now, agency=agency)]
+                      if named else [])
         late = await late_hits.raise_late_hits(
-            tx, [{"identifier": i, "events": sorted(set(named[i]))} for i in sorted(named)], self.principal,
+            tx, [{"identifier": i, "events": sorted(set(named[i]))} for i in sorted(remembered)], self.principal,
             self.policy, now, find=q.FIND_LATE_HITS)
         await retention.set_review_dates(tx, sorted(places), self.policy.lifecycle)
         self.alerts = {"shared_identifier": shared, "late_hit": late}
