@@ -161,7 +161,7 @@ class Event:
             if self.place:
                 out["cell"] = {"ref": self.place}
         elif self.kind == "plate_read":
-            out["reader"] = {"ref": self.place or "LAPI-0"}
+            out["reader"] = {"ref": f"LAPI-{self.place}" if self.place else "LAPI-0"}  # a cell ref is no reader
         else:
             out |= {"amount_eur": 100.0, "reference": self.reference}
         return out

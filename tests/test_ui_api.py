@@ -171,7 +171,7 @@ def test_ui_is_served_same_origin_and_kept_out_of_the_api_schema(app_client: Tes
     missing = app_client.get("/ui/nothing-here.js")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     outline = app_client.get("/ui/data/france-departements.geojson").json()
-    assert len(outline["features"]) == 96  # metropolitan départements
+    assert len(outline["features"]) == 101  # the départements, overseas 971-976 included
     paths = app_client.get("/openapi.json").json()["paths"]
     assert not any(p.startswith("/ui") for p in paths)
     assert {"/v1/me", "/v1/dashboard/threat", "/v1/map/deal-points"} <= set(paths)
