@@ -33,6 +33,17 @@ class Format(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
     ftm = "ftm"
+    cdr = "cdr"
+    lapi = "lapi"
+    transfers = "transfers"
+
+
+EVENT_FORMATS = frozenset({Format.cdr, Format.lapi, Format.transfers})
+
+
+class OnError(StrEnum):
+    skip = "skip"
+    abort = "abort"
 
 
 class Sharing(StrEnum):
@@ -111,8 +122,9 @@ def _print_import_summary(summary: ImportSummary, ftm: FtmStats | None, elapsed:
 
 
 def import_command(
-    path: Annotated[Path, typer.Argument(exists=True, help="A folder of CSV files, or a .jsonl file.")],
-    format: Annotated[Format, typer.Option("--format", "-f", help="csv (a folder), jsonl or ftm.")],
+    path: Annotated[Path, typer.Argument(exists=True, help="A folder of CSV files, or a .jsonl or event CSV file.")],
+    format: Annotated[Format, typer.Option("--format", "-f",
+                                           help="csv (a folder), jsonl, ftm; or events: cdr, lapi, transfers.")],
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Annotated[str | None, typer.Option(envvar="OFAST_GRAPH_TOKEN",
                                               help="Bearer token; else one is minted for --agency.")] = None,
@@ -124,12 +136,32 @@ def import_command(
     chunk_size: Annotated[int, typer.Option(min=1, help="Items per request.")] = 5000,
     timeout: Timeout = 120.0,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    mapping: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False,
+        help="cdr, lapi, transfers: a YAML file describing another layout (importers/mappings/).")] = None,
+    on_error: Annotated[OnError | None, typer.Option(
+        help="cdr, lapi, transfers: abort (default) sends nothing when any line is bad; skip sends the "
+             "good lines.")] = None,
 ) -> None:
-    """Import a CSV folder, JSON lines in the ingest format, or FollowTheMoney entities through the API.
+    """Import a CSV folder, JSON lines in the ingest format, or FollowTheMoney entities through the API;
+    or time-stamped records (a CSV file) through POST /v1/events.
 
-    Exit status 0 when every item was accepted, 1 when some were refused (the summary lists
-    them; FtM entities without a mapping are reported, not errors), 2 when the input cannot
-    be read at all.
+    Events without --mapping: comma-separated UTF-8 (a BOM is accepted), a header of these
+    columns in any order, times ISO 8601 (without an offset: Europe/Paris local time):
+
+    cdr: ref, at, from, to, duration_s, mode, handset, cell_ref, cell_operator, cell_lat, cell_lon,
+    cell_azimuth, sharing
+
+    lapi: ref, at, vehicle, reader_ref, reader_lat, reader_lon, sharing
+
+    transfers: ref, at, from, to, amount_eur, reference, from_type, to_type, sharing
+
+    (`at` may be `date` + `time`; required: cdr at, from, to, mode; lapi at, vehicle, reader_ref;
+    transfers at (a date will do), from, to, amount_eur. docs/importers.md lists every field.)
+
+    Exit status 0 when every item was accepted, 1 when some were refused or lines are bad (the
+    summary lists them with their line numbers; FtM entities without a mapping are reported, not
+    errors), 2 when the input cannot be read at all.
     """
     from graph_schema import get_schema
     from importers import csv_import, ftm, jsonl_import
@@ -141,6 +173,16 @@ def import_command(
             err.print("[red]give --token (or OFAST_GRAPH_TOKEN), or --agency for a development token[/red]")
             raise typer.Exit(2)
         token = _dev_token(agency, [role], subject="ofast-graph-import")
+    if format in EVENT_FORMATS:
+        if not path.is_file():
+            err.print(f"[red]--format {format.value} reads one file; {path} is not a file[/red]")
+            raise typer.Exit(2)
+        _import_events(path, format.value, mapping, on_error or OnError.abort, _client(
+            api_url, token, source_system, chunk_size, None, timeout), sharing, chunk_size, json_summary)
+        return
+    if mapping is not None or on_error is not None:
+        err.print("[red]--mapping and --on-error are for --format cdr, lapi or transfers[/red]")
+        raise typer.Exit(2)
     if format is Format.csv and not path.is_dir():
         err.print(f"[red]--format csv reads a folder of CSV files; {path} is not a folder[/red]")
         raise typer.Exit(2)
@@ -211,6 +253,67 @@ def _finish(summary: ImportSummary, stats: FtmStats | None, started: float, as_j
         typer.echo(json.dumps(data, ensure_ascii=False))
     else:
         _print_import_summary(summary, stats, elapsed, err)
+
+
+def _import_events(path: Path, fmt: str, mapping_file: Path | None, on_error: OnError, client: IngestClient,
+                   sharing: Sharing | None, chunk_size: int, as_json: bool) -> None:
+    """Two passes over the file (check every line, then send), so the progress bar counts it twice."""
+    from importers.client import ApiClientError
+    from importers.events_import import EventFormatError, EventImportSummary, Layout, Mapping, import_file, load_mapping
+
+    with client:
+        try:
+            mapping = load_mapping(mapping_file) if mapping_file is not None else None
+            if sharing is not None:  # for the lines that do not say
+                base = mapping or Mapping()
+                mapping = base.model_copy(update={"constants": {"sharing": sharing.value, **base.constants}})
+            layout = Layout.open(path, fmt, mapping)
+        except EventFormatError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        started = time.monotonic()
+        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                            TextColumn("{task.fields[sent]:,} events sent"), TimeElapsedColumn(), console=err)
+        summary = EventImportSummary()
+        with progress:
+            task = progress.add_task(f"check {path.name}", total=2 * path.stat().st_size or None, sent=0)
+            client.on_retry = lambda attempt, reason, delay: progress.console.print(
+                f"[yellow]retry {attempt} in {delay:.1f}s: {reason}[/yellow]")
+            try:
+                import_file(layout, client, summary, on_error=on_error.value, chunk_size=chunk_size,
+                            on_bytes=lambda n: progress.advance(task, n),
+                            on_sent=lambda n: progress.update(task, sent=summary.sent),
+                            on_phase=lambda phase: progress.update(task, description=f"{phase} {path.name}"))
+            except ApiClientError as exc:
+                summary.problem(f"stopped: {exc}", items=0)
+    elapsed = time.monotonic() - started
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict() | {"elapsed_s": round(elapsed, 3)}, ensure_ascii=False))
+    else:
+        _print_events_summary(summary, on_error, elapsed)
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+def _print_events_summary(summary: Any, on_error: OnError, elapsed: float) -> None:
+    table = Table(title="Event import")
+    for column in ("read", "bad", "sent", "created", "updated", "unchanged"):
+        table.add_column(column, justify="right")
+    table.add_row(*(f"{n:,}" for n in (summary.read, summary.bad, summary.sent, summary.events.get("created", 0),
+                                       summary.events.get("updated", 0), summary.events.get("unchanged", 0))))
+    err.print(table)
+    if summary.duplicates:
+        err.print(f"lines naming an event already in the same request (the last one was sent): "
+                  f"{summary.duplicates:,}")
+    err.print(f"requests: {summary.requests:,}   retries: {summary.retries:,}   "
+              f"events/s: {summary.sent / elapsed if elapsed else 0:,.0f}")
+    for problem in summary.problems[:50]:
+        err.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
+    if len(summary.problems) > 50:
+        err.print(f"… {summary.errors:,} errors in all")
+    if summary.bad and not summary.written:
+        err.print(f"[red]nothing was sent (--on-error {on_error.value}): fix the {summary.bad:,} bad lines, "
+                  "or send the good ones with --on-error skip[/red]")
 
 
 def demo_data_command(

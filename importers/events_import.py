@@ -40,19 +40,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from graph_schema import get_schema
 from graph_schema.normalise import IdentifierError, normalise
-from importers.loader import MAX_PROBLEMS_KEPT, MAX_REF, SHARING, ImportSummary
+from importers.loader import MAX_PROBLEMS_KEPT, ImportSummary
 
 EventFormat = Literal["cdr", "lapi", "transfers"]
 FORMATS: tuple[EventFormat, ...] = ("cdr", "lapi", "transfers")
 KIND = {"cdr": "call", "lapi": "plate_read", "transfers": "transfer"}
 MODES = ("voice", "sms", "data")
 DIRECTIONS = ("out", "in")
-# Codes as the service spells them (docs/architecture.md); checked here so that an abort is
-# decided before anything is sent, not by a server refusal half-way through a file.
-RELIABILITY = ("A", "B", "C", "X")
-ACCURACY = ("1", "2", "3", "4")
-HANDLING = ("H0", "H1", "H2", "H3")
-MAX_HANDLING_NOTE = 2000
 
 COMMON_FIELDS = ("ref", "at", "date", "time", "sharing", "reliability", "accuracy", "handling", "handling_note")
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -385,26 +379,14 @@ def _lookup(vocabulary: dict[str, str], text: str) -> str:
     return text
 
 
+OWNED_KEYS = ("sharing", "reliability", "accuracy", "handling", "handling_note")
+
+
 def _owned(line: _Line, event: dict[str, Any]) -> None:
-    ref = line.get("ref")
-    if ref:
-        if len(ref) > MAX_REF:
-            line.fail(f"ref longer than {MAX_REF} characters")
-        event["ref"] = ref
-    for name, allowed in (("sharing", SHARING), ("reliability", RELIABILITY), ("handling", HANDLING)):
-        value = line.one_of(name, tuple(allowed))
-        if value:
-            event[name] = value
-    accuracy = line.one_of("accuracy", ACCURACY)
-    if accuracy:
-        event["accuracy"] = accuracy
-    note = line.get("handling_note")
-    if note:
-        if len(note) > MAX_HANDLING_NOTE:
-            line.fail(f"handling_note longer than {MAX_HANDLING_NOTE} characters")
-        event["handling_note"] = note
-    if event.get("handling") == "H3" and not note:
-        line.fail("handling H3 needs a handling_note")
+    """The event's own ref, sharing and codes, as written: the service's model checks them."""
+    for name in ("ref", *OWNED_KEYS):
+        if line.get(name):
+            event[name] = line.get(name)
 
 
 def _at(line: _Line, event: dict[str, Any], date_only: bool) -> None:
@@ -491,10 +473,29 @@ BUILDERS: dict[str, Callable[[_Line], dict[str, Any]]] = {"cdr": _call, "lapi": 
 
 
 def build_event(fmt: str, record: dict[str, str], mapping: Mapping) -> tuple[dict[str, Any] | None, list[str]]:
-    """One record (field -> text) as a `POST /v1/events` item, or None and why not."""
+    """One record (field -> text) as a `POST /v1/events` item, or None and why not: first what the
+    file's layout says (times, numbers, vocabularies), then the service's own model of an event."""
     line = _Line(record, mapping)
     event = BUILDERS[fmt](line)
-    return (None, line.errors) if line.errors else (event, [])
+    if line.errors:
+        return None, line.errors
+    errors = contract_errors(event)
+    return (None, errors) if errors else (event, [])
+
+
+def contract_errors(event: dict[str, Any]) -> list[str]:
+    """What POST /v1/events would say of this one event, checked by the service's request model
+    (service.domain.events.models), so that a file is judged whole before anything is sent."""
+    from service.domain.events import models
+
+    checked = models.event_models(get_schema())
+    body = {models.SECTION: [event]}
+    try:
+        checked.batch.validate_python(body)
+    except ValidationError as exc:
+        return [f"{e['field'] or 'event'}: {e['message']}"
+                for e in models._Errors(checked, body).translate(exc.errors())]
+    return []
 
 
 # -- a file ------------------------------------------------------------------------------------
@@ -522,8 +523,8 @@ class Layout:
         """Read the header; EventFormatError when a column or a required field cannot be placed."""
         if fmt not in FIELDS:
             raise EventFormatError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-        given = mapping is not None
         mapping = mapping or Mapping()
+        given = bool(mapping.columns)  # a mapping without columns: the default header, written its own way
         mapping.check(fmt)
         raw, text = _open_text(path, mapping.encoding)
         with raw, text:
@@ -605,12 +606,43 @@ class Layout:
     def events(self, on_bytes: Callable[[int], None] | None = None
                ) -> Iterator[tuple[int, dict[str, Any] | None, list[str]]]:
         """(line number, event, []) per good record, (line number, None, reasons) per bad one."""
+        places = _Places()
         for line, record, reason in self.records(on_bytes):
             if record is None:
                 yield line, None, [reason]
-            else:
-                event, errors = build_event(self.fmt, record, self.mapping)
-                yield line, event, errors
+                continue
+            event, errors = build_event(self.fmt, record, self.mapping)
+            if event is not None:
+                errors = places.check(line, event)
+            yield line, (None if errors else event), errors
+
+
+class _Places:
+    """Each cell or reader of a file as its first line describes it. The service refuses a request
+    that describes one place two ways; checked over the whole file (a few thousand places at most),
+    an abort is decided before anything is sent."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[int, str, dict[str, Any]]] = {}
+
+    def check(self, line: int, event: dict[str, Any]) -> list[str]:
+        from service.domain.events.models import place_ref
+
+        name = "cell" if "cell" in event else "reader" if "reader" in event else ""
+        if not name:
+            return []
+        given = event[name]
+        ref = place_ref(given["ref"])
+        props = {k: v for k, v in given.items() if k != "ref"}
+        seen = self.first.setdefault(ref, (line, name, props))
+        if seen[0] == line:
+            return []
+        if seen[1] != name:
+            return [f"{name} {given['ref']!r} is a {seen[1]} on line {seen[0]}"]
+        for key, value in props.items():
+            if seen[2].setdefault(key, value) != value:
+                return [f"{name} {given['ref']!r}: {key} {value} where line {seen[0]} says {seen[2][key]}"]
+        return []
 
 
 # -- sending -----------------------------------------------------------------------------------
@@ -649,7 +681,11 @@ class EventImportSummary(ImportSummary):
 def event_key(event: dict[str, Any]) -> str:
     """What makes two lines the same event for the service: its ref, else all of its content."""
     ref = event.get("ref")
-    return f"ref:{ref}" if ref else json.dumps(event, sort_keys=True, ensure_ascii=False)
+    if ref:
+        return f"ref:{ref}"
+    # The service derives such an event's id from its content, sharing and codes aside.
+    content = {k: v for k, v in event.items() if k not in OWNED_KEYS}
+    return json.dumps(content, sort_keys=True, ensure_ascii=False)
 
 
 def validate_file(layout: Layout, summary: EventImportSummary,
@@ -709,16 +745,21 @@ def _send(client: EventSender, batch: list[dict[str, Any]], lines: list[int], su
         on_sent(len(batch))
 
 
-def import_file(layout: Layout, client: EventSender, *, on_error: str = "abort", chunk_size: int = 5000,
-                on_bytes: Callable[[int], None] | None = None,
-                on_sent: Callable[[int], None] | None = None) -> EventImportSummary:
+def import_file(layout: Layout, client: EventSender, summary: EventImportSummary | None = None, *,
+                on_error: str = "abort", chunk_size: int = 5000, on_bytes: Callable[[int], None] | None = None,
+                on_sent: Callable[[int], None] | None = None,
+                on_phase: Callable[[str], None] | None = None) -> EventImportSummary:
     """Check the whole file, then send its good lines — none at all when `on_error` is "abort" and
-    any line is bad."""
-    summary = EventImportSummary()
+    any line is bad. `on_phase` hears "check", then "send"."""
+    summary = summary if summary is not None else EventImportSummary()
+    if on_phase is not None:
+        on_phase("check")
     validate_file(layout, summary, on_bytes)
     if summary.bad and on_error == "abort":
         return summary
     summary.written = True
+    if on_phase is not None:
+        on_phase("send")
     send_file(layout, client, summary, chunk_size=chunk_size, on_bytes=on_bytes, on_sent=on_sent)
     return summary
 
