@@ -325,20 +325,25 @@ def demo_data_command(
     wait_ready: Annotated[float, typer.Option(help="Seconds to wait for /readyz first.")] = 60.0,
     timeout: Timeout = 120.0,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    events: Annotated[bool, typer.Option(help="Also push the scenes' phone records, plate reads and transfers "
+                                              "(POST /v1/events).")] = True,
 ) -> None:
     """Push a synthetic scenario through the API: networks across French cities and ports, the
-    three agencies with their own cases and overlapping phones, accounts and plates.
+    three agencies with their own cases and overlapping phones, accounts and plates; then the
+    events of those scenes (calls, plate reads, transfers).
 
     Each agency pushes with its own development token (role ingest), signed with this
     machine's secret. Deterministic per seed; memory stays bounded at any size.
     """
     from importers.client import ApiClientError, ApiRequestError, IngestResult
-    from importers.demo import AGENCIES, SOURCE_SYSTEM, DemoStats, generate
+    from importers.demo import AGENCIES, SOURCE_SYSTEM, DemoStats, EventStats, generate, generate_events
 
     stats = DemoStats()
+    event_stats = EventStats()
     clients = {a: _client(api_url, _dev_token(a, ["ingest"], subject="demo-data"), SOURCE_SYSTEM[a],
                           batch_items, None, timeout) for a in AGENCIES}
-    results: dict[str, dict[str, Counter[str]]] = {a: {"entities": Counter(), "links": Counter()} for a in AGENCIES}
+    results: dict[str, dict[str, Counter[str]]] = {
+        a: {"entities": Counter(), "links": Counter(), "events": Counter()} for a in AGENCIES}
     refused: list[str] = []
     lock = threading.Lock()
     started = time.monotonic()
@@ -352,10 +357,10 @@ def demo_data_command(
         with progress, ThreadPoolExecutor(max_workers=concurrency) as pool:
             task = progress.add_task("demo", total=size, items=0)
             items = 0
-            in_flight: set[Future[IngestResult]] = set()
-            meta: dict[Future[IngestResult], tuple[str, int, int]] = {}
+            in_flight: set[Future[Any]] = set()
+            meta: dict[Future[Any], tuple[str, int, int]] = {}
 
-            def collect(done: set[Future[IngestResult]]) -> None:
+            def collect(done: set[Future[Any]]) -> None:
                 nonlocal items
                 for future in done:
                     agency, nodes, n_items = meta.pop(future)
@@ -365,8 +370,11 @@ def demo_data_command(
                         with lock:
                             refused.append(f"{agency}: {exc}")
                         continue
-                    results[agency]["entities"].update(result.entity_counts)
-                    results[agency]["links"].update(result.link_counts)
+                    if isinstance(result, IngestResult):
+                        results[agency]["entities"].update(result.entity_counts)
+                        results[agency]["links"].update(result.link_counts)
+                    else:
+                        results[agency]["events"].update(result.counts)
                     items += n_items
                     progress.update(task, advance=nodes, items=items)
 
@@ -382,6 +390,19 @@ def demo_data_command(
             while in_flight:
                 done, in_flight = _wait_first(in_flight)
                 collect(done)
+            # Events after every scene is stored: the identifiers they name are there, so their
+            # shared-identifier alerts are raised against the agencies' own links.
+            for agency, batch_events in (generate_events(seed, stats.scenes, batch_events=batch_items,
+                                                         stats=event_stats) if events else ()):
+                while len(in_flight) >= concurrency * 2:
+                    done, in_flight = _wait_first(in_flight)
+                    collect(done)
+                sent = pool.submit(clients[agency].push_events, batch_events)
+                meta[sent] = (agency, 0, len(batch_events))
+                in_flight.add(sent)
+            while in_flight:
+                done, in_flight = _wait_first(in_flight)
+                collect(done)
     except ApiClientError as exc:
         err.print(f"[red]stopped: {exc}[/red]")
         raise typer.Exit(1) from None
@@ -390,19 +411,21 @@ def demo_data_command(
             client.close()
     elapsed = time.monotonic() - started
     summary: dict[str, Any] = {
-        "size": size, "seed": seed, "scenes": stats.scenes, "nodes": stats.nodes, "links": stats.links,
+        "size": size, "seed": seed, "scenes": stats.scenes, "nodes": stats.nodes + event_stats.nodes,
+        "links": stats.links, "events": dict(event_stats.events), "events_by_agency": dict(event_stats.by_agency),
         "owned_entities_by_agency": dict(stats.by_agency), "items_by_type": dict(stats.by_type),
         "multi_agency_scenes": stats.multi_agency_scenes, "identifiers_shared_in_scene": stats.shared_in_scene,
         "results": {a: {k: dict(v) for k, v in r.items()} for a, r in results.items()},
         "refused": refused, "elapsed_s": round(elapsed, 3),
-        "items_per_s": round((stats.nodes + stats.links) / elapsed, 1) if elapsed else None,
+        "items_per_s": round((stats.nodes + stats.links + sum(event_stats.events.values())) / elapsed, 1)
+        if elapsed else None,
     }
     if json_summary:
         typer.echo(json.dumps(summary, ensure_ascii=False))
     else:
         rows = {f"{a} {kind}": counts for a, r in results.items() for kind, counts in r.items()}
-        err.print(_counts_table(f"demo data: {stats.scenes:,} scenes, ~{stats.nodes:,} nodes, "
-                                f"{stats.links:,} links", rows))
+        err.print(_counts_table(f"demo data: {stats.scenes:,} scenes, ~{summary['nodes']:,} nodes, "
+                                f"{stats.links:,} links, {sum(event_stats.events.values()):,} events", rows))
         err.print(f"scenes seen by 2+ agencies: {stats.multi_agency_scenes:,}; identifiers named by 2+ agencies "
                   f"in one scene: {stats.shared_in_scene:,} (plus suppliers' phones and accounts across scenes)")
         err.print(f"{elapsed:.1f}s, {summary['items_per_s'] or 0:,.0f} items/s; seed {seed}")

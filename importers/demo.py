@@ -289,12 +289,16 @@ def supplier_of(index: int) -> int | None:
 
 def _siren(n: int) -> str:
     digits = f"{n % 10**8:08d}"
+    return digits + _luhn_digit(digits)
+
+
+def _luhn_digit(digits: str) -> str:
+    """The check digit (rightmost, not doubled) that makes `digits` + it pass Luhn (SIREN, IMEI)."""
     total = 0
-    for i, ch in enumerate(digits):
-        d = int(ch) * (2 if i % 2 == 1 else 1)
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
         total += d - 9 if d > 9 else d
-    # Luhn: the check digit (rightmost, not doubled) makes the sum a multiple of 10.
-    return digits + str((10 - total % 10) % 10)
+    return str((10 - total % 10) % 10)
 
 
 def _agencies(rng: random.Random, kind: str) -> list[str]:
@@ -741,3 +745,240 @@ def generate(size: int, seed: int = 42, *, batch_items: int = 2000,
         entities, links = pending[agency]
         if entities or links:
             yield DemoBatch(agency, {"entities": entities, "links": links}, pending_nodes.pop(agency, 0))
+
+
+# -- events: the scenes' phone records, plate reads and transfers ---------------------------------
+#
+# For each scene its primary agency's requisitions (CDR) over two weeks around its first seizure,
+# the plate reads and transfers of whoever else investigates it. Only identifiers the primary
+# agency's view already names are used (they exist once the scenes are pushed), plus what events
+# bring of their own: handsets, the head's two replacement SIMs, cell sites and readers — counted
+# exactly, so the demo's node accounting stays exact.
+
+# Calls by hour of the day (Paris time): quiet nights, busy evenings.
+HOUR_WEIGHTS = (3, 2, 1, 1, 1, 1, 2, 3, 4, 5, 5, 6, 6, 5, 5, 6, 7, 9, 11, 13, 14, 13, 9, 5)
+PARIS = "Europe/Paris"
+TACS = ("35209900", "35391110", "35875605", "86753104", "35332811")  # makers' type allocation codes
+OPERATORS = (("Orange", "01"), ("SFR", "10"), ("Free", "15"), ("Bouygues Telecom", "20"))
+CELLS_PER_CITY = 6
+WINDOW_DAYS = 14
+SWAP_PHONES = (32, 33)  # phone keys of the head's replacement SIMs (free in _perm's stride)
+
+
+class EventBatch(NamedTuple):
+    agency: str
+    events: list[dict[str, Any]]  # a POST /v1/events body's "events"
+
+
+@dataclass
+class EventStats:
+    events: Counter[str] = field(default_factory=Counter)  # by kind
+    by_agency: Counter[str] = field(default_factory=Counter)
+    nodes: int = 0  # handsets, replacement SIMs, cell sites and readers the events bring
+
+
+def imei(seed: int, scene: int, k: int) -> str:
+    """A valid IMEI (TAC, serial, Luhn check digit), written as handsets print it."""
+    n = _perm(seed, scene, k, len(TACS) * 10**6, 7)
+    body = f"{TACS[n % len(TACS)]}{n // len(TACS):06d}"
+    return f"{body[:2]}-{body[2:8]}-{body[8:]}-{_luhn_digit(body)}"
+
+
+def cell(city: City, j: int) -> dict[str, Any]:
+    """Cell site `j` of a city (j = CELLS_PER_CITY is the port's): the same everywhere it is named."""
+    rng = random.Random(f"ofast-demo-cell:{city.insee}:{j}")
+    name, mnc = OPERATORS[j % len(OPERATORS)]
+    spread = 0.004 if j == CELLS_PER_CITY else 0.03
+    return {"ref": f"208-{mnc}-{10_000 + CITIES.index(city) * 10 + j}-{rng.randint(1000, 65535)}",
+            "operator": name, "lat": round(city.lat + rng.uniform(-spread, spread), 5),
+            "lon": round(city.lon + rng.uniform(-spread, spread), 5), "azimuth": float(rng.choice((0, 120, 240)))}
+
+
+def reader(city: City, at_port: bool) -> dict[str, Any]:
+    rng = random.Random(f"ofast-demo-reader:{city.insee}:{at_port}")
+    return {"ref": f"LAPI-{city.insee}-{'PORT' if at_port else 'RN'}",
+            "lat": round(city.lat + rng.uniform(-0.02, 0.02), 5), "lon": round(city.lon + rng.uniform(-0.02, 0.02), 5)}
+
+
+class _EventView:
+    """The events of one scene, by agency."""
+
+    def __init__(self, seed: int, scene: Scene, view: _View) -> None:
+        self.seed, self.scene, self.view = seed, scene, view
+        self.rng = random.Random(f"ofast-demo-events:{seed}:{scene.index}")
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.places: set[tuple[str, str]] = set()  # (agency, place ref)
+        self.handsets: set[str] = set()
+        self.swap_phones: set[int] = set()
+
+    def at(self, moment: dt.datetime) -> str:
+        return moment.isoformat()
+
+    def local(self, day: dt.date, hour: int, minute: int, second: int = 0) -> dt.datetime:
+        from importers.events_import import localise  # the importer's reading of local times
+
+        naive = dt.datetime(day.year, day.month, day.day, hour, minute, second)
+        try:
+            return localise(naive, PARIS)
+        except ValueError:  # the spring-forward hour: an hour later is the same wall clock reading
+            return localise(naive + dt.timedelta(hours=1), PARIS)
+
+    def sharing(self) -> str | None:
+        x = self.rng.random()
+        return "confidential" if x < 0.04 else "open" if x < 0.16 else None
+
+    def add(self, agency: str, event: dict[str, Any]) -> None:
+        sharing = self.sharing()
+        if sharing:
+            event["sharing"] = sharing
+        place = event.get("cell") or event.get("reader")
+        if place is not None:
+            self.places.add((agency, place["ref"].replace(" ", "").upper()))
+        self.events.setdefault(agency, []).append(event)
+
+    def call(self, agency: str, src: tuple[int, int], dst: tuple[int, int], moment: dt.datetime,
+             place: dict[str, Any] | None = None, mode: str | None = None, handset_key: int | None = None) -> None:
+        """A call from phone `src` to `dst`, each (scene, k); the caller's handset and cell with it."""
+        mode = mode or self.rng.choices(("voice", "sms", "data"), weights=(60, 35, 5))[0]
+        event: dict[str, Any] = {
+            "kind": "call", "at": self.at(moment), "mode": mode,
+            "from": {"type": "Phone", "ref": phone(self.seed, *src, agency)},
+            "to": {"type": "Phone", "ref": phone(self.seed, *dst, agency)}}
+        if mode == "voice":
+            event["duration_s"] = int(self.rng.expovariate(1 / 90)) + 3
+        if src[0] == self.scene.index:  # our phones' handsets and cells; a supplier's are its own scene's
+            key = src[1] if handset_key is None else handset_key
+            event["handset"] = imei(self.seed, src[0], key)
+            self.handsets.add(event["handset"])
+            event["cell"] = place or cell(self.scene.city, self.rng.randrange(CELLS_PER_CITY))
+        self.add(agency, event)
+
+
+def _named(view: _View, type_: str, scene: int, k: int) -> bool:
+    return (type_, f"{scene}:{k}") in view.identifiers
+
+
+def build_events(seed: int, scene: Scene) -> _EventView:
+    """A scene's events: daily rhythms, a burst around each seizure, the head's two SIM changes in
+    one handset, couriers at the port's cell and their vehicles at its reader within minutes, and
+    repeated transfers just under the 10,000 EUR reporting threshold."""
+    view = build_view(seed, scene, scene.agencies[0])
+    ev = _EventView(seed, scene, view)
+    rng, s = ev.rng, scene.index
+    cdr_agency = scene.agencies[0]
+    other_agency = scene.agencies[1] if len(scene.agencies) > 1 else cdr_agency
+    seizures = sorted(dt.date.fromisoformat(e["properties"]["date"]) for e in view.entities
+                      if e["type"] == "Seizure")
+    anchor = seizures[0] if seizures else scene.opened + dt.timedelta(days=60)
+    start = anchor - dt.timedelta(days=WINDOW_DAYS - 3)
+    members = [m for m in scene.members if m.key != 0 and _named(view, "Phone", s, m.phones[0])]
+    head = (s, 0)
+
+    def head_phone(day: int) -> tuple[int, int]:
+        # The head changes SIM twice in the window, keeping the handset: three numbers, one IMEI.
+        third = WINDOW_DAYS // 3
+        if day < third:
+            return head
+        key = SWAP_PHONES[0] if day < 2 * third else SWAP_PHONES[1]
+        ev.swap_phones.add(key)
+        return (s, key)
+
+    def random_time(day: dt.date) -> dt.datetime:
+        hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
+        return ev.local(day, hour, rng.randrange(60), rng.randrange(60))
+
+    supplier = (scene.supplier, 0) if scene.supplier is not None and _named(view, "Phone", scene.supplier, 0) \
+        else None
+    for d in range(WINDOW_DAYS):
+        day = start + dt.timedelta(days=d)
+        for _ in range(rng.randint(1, 3) if members else 0):
+            m = rng.choice(members)
+            pair = ((s, m.phones[0]), head_phone(d))
+            src, dst = pair if rng.random() < 0.6 else pair[::-1]
+            ev.call(cdr_agency, src, dst, random_time(day), handset_key=0 if src[1] in (0, *SWAP_PHONES) else None)
+        if supplier is not None and rng.random() < 0.4:
+            ev.call(cdr_agency, head_phone(d), supplier, random_time(day), handset_key=0)
+    # The night before each seizure in the window, and the morning after: the phones light up.
+    for seizure in seizures:
+        if not start <= seizure < start + dt.timedelta(days=WINDOW_DAYS):
+            continue
+        d = (seizure - start).days
+        eve = ev.local(seizure - dt.timedelta(days=1), 21, 0)
+        for n in range(rng.randint(6, 12)):
+            moment = eve + dt.timedelta(minutes=rng.randint(0, 14 * 60))
+            other = (s, rng.choice(members).phones[0]) if members and (supplier is None or n % 3) else supplier
+            if other is not None:
+                ev.call(cdr_agency, head_phone(d), other, moment, handset_key=0)
+    _port_run(ev, view, members, start, cdr_agency, other_agency)
+    _transfers(ev, view, start, other_agency)
+    return ev
+
+
+def _port_run(ev: _EventView, view: _View, members: list[Member], start: dt.date, cdr_agency: str,
+              other_agency: str) -> None:
+    """Couriers at the port: their phones on the port's cell minutes apart, their vehicles read by
+    the port's reader minutes apart, and the reader on the road out of town later that night."""
+    scene, rng, s = ev.scene, ev.rng, ev.scene.index
+    if scene.kind != "import_channel":
+        return
+    couriers = [m for m in members if m.role == "courier"]
+    port_cell = cell(scene.city, CELLS_PER_CITY)
+    for night in (2, 6, 9):
+        arrival = ev.local(start + dt.timedelta(days=night), 23, rng.randrange(30))
+        for j, m in enumerate(couriers[:3]):
+            ev.call(cdr_agency, (s, m.phones[0]), (s, 0) if j else (s, couriers[-1].phones[0]),
+                    arrival + dt.timedelta(minutes=3 * j + rng.randrange(3)), place=port_cell, mode="voice")
+        vehicles = [m.vehicle for m in scene.members if m.vehicle is not None and _named(view, "Vehicle", s, m.vehicle)]
+        for j, k in enumerate(vehicles[:2]):
+            seen = arrival + dt.timedelta(minutes=5 + 4 * j)
+            for place, later in ((reader(scene.city, True), 0), (reader(scene.city, False), 40 + rng.randrange(20))):
+                ev.add(other_agency, {"kind": "plate_read", "at": ev.at(seen + dt.timedelta(minutes=later)),
+                                      "vehicle": plate(ev.seed, s, k), "reader": place})
+
+
+def _transfers(ev: _EventView, view: _View, start: dt.date, agency: str) -> None:
+    """Money moving between the scene's accounts: the same pairs again and again, often just under
+    10,000 EUR; some as a value date only."""
+    scene, rng, s = ev.scene, ev.rng, ev.scene.index
+    accounts: list[tuple[int, int, bool]] = [(s, m.account, False) for m in scene.members
+                                             if m.account is not None and _named(view, "BankAccount", s, m.account)]
+    accounts += [(s, k, False) for k in scene.company_accounts if _named(view, "BankAccount", s, k)]
+    accounts += [(s, k, True) for k in scene.foreign_accounts if _named(view, "BankAccount", s, k)]
+    if len(accounts) < 2:
+        return
+    pairs = [(accounts[i], accounts[i + 1]) for i in range(len(accounts) - 1)][:3]
+    for p, (src, dst) in enumerate(pairs):
+        for n in range(rng.randint(3, 6)):
+            day = start + dt.timedelta(days=rng.randrange(WINDOW_DAYS))
+            amount = round(rng.uniform(9_000, 9_990), 2) if rng.random() < 0.7 else round(rng.uniform(500, 60_000), 2)
+            at = day.isoformat() if n % 2 else ev.at(ev.local(day, rng.randint(8, 18), rng.randrange(60)))
+            ev.add(agency, {"kind": "transfer", "ref": f"{view.tag}-TRF{p}-{n}", "at": at,
+                            "from": {"type": "BankAccount", "ref": iban(ev.seed, *src)},
+                            "to": {"type": "BankAccount", "ref": iban(ev.seed, *dst)},
+                            "amount_eur": amount, "reference": rng.choice(
+                                ("loyer", "facture", "prestation", "remboursement", "avance", "achat véhicule"))})
+
+
+def generate_events(seed: int, scenes: int, *, batch_events: int = 2000,
+                    stats: EventStats | None = None) -> Iterator[EventBatch]:
+    """Yield `(agency, events)` for the first `scenes` scenes of `generate(…, seed)` (its
+    `DemoStats.scenes`), in batches of about `batch_events`; deterministic per (seed, scenes)."""
+    stats = stats if stats is not None else EventStats()
+    pending: dict[str, list[dict[str, Any]]] = {a: [] for a in AGENCIES}
+    places: set[tuple[str, str]] = set()  # cells and readers are shared by the scenes of a city
+    for index in range(scenes):
+        scene = build_scene(seed, index)
+        ev = build_events(seed, scene)
+        new_places = ev.places - places
+        places |= new_places
+        stats.nodes += len(new_places) + len(ev.handsets) + len(ev.swap_phones)
+        for agency, events in ev.events.items():
+            stats.events.update(e["kind"] for e in events)
+            stats.by_agency[agency] += len(events)
+            pending[agency].extend(events)
+            if len(pending[agency]) >= batch_events:
+                yield EventBatch(agency, pending[agency])
+                pending[agency] = []
+    for agency in AGENCIES:
+        if pending[agency]:
+            yield EventBatch(agency, pending[agency])

@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import neo4j
 import pytest
 
+from importers.demo import DemoStats, EventStats, generate, generate_events
 from importers.events_import import (
     EventFormatError,
     EventImportSummary,
@@ -20,6 +22,13 @@ from importers.events_import import (
     load_mapping,
     validate_file,
 )
+from service.core.settings import get_settings
+from tests import test_importers
+from tests.conftest import TEST_JWT_SECRET, TokenFactory, cypher
+from tests.test_importers import run_cli
+
+# The API under uvicorn (`api`) over a clean graph (`live`), as the other importers' tests have it.
+api, live = test_importers.api, test_importers.live
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "importers" / "mappings"
 ORANGE = load_mapping(MAPPINGS / "orange-like.yaml")
@@ -105,6 +114,18 @@ def test_bad_lines_are_reported_with_their_numbers_and_every_reason(tmp_path: Pa
     validate_file(Layout.open(path, "cdr"), summary)
     assert (summary.read, summary.bad) == (6, 4)
     assert [n for n, _ in summary.bad_lines] == [3, 4, 7, 8]
+    # The service's own model judges codes and lengths; one place is described one way in a file.
+    reads = _write(tmp_path / "reads.csv", (
+        "at,vehicle,reader_ref,reader_lat,reliability,handling,handling_note\n"
+        "2026-03-14T22:05:00Z,AB-123-CD,LAPI-1,43.5,B,H0,\n"
+        "2026-03-14T22:06:00Z,AB-123-CD,lapi-1,43.6,Z,H3,\n"
+        "2026-03-14T22:07:00Z,AB-123-CD,LAPI-1,43.5,A,H3,ask the owner first\n"))
+    checked = _events(reads, "lapi")
+    assert checked[0][2] == [] and checked[2][2] == []
+    assert checked[1][2] == ["reliability: expected one of A, B, C, X (source reliability, A best, X cannot be "
+                             "assessed), got 'Z'"]
+    checked = _events(_write(tmp_path / "reads2.csv", reads.read_text().replace(",Z,H3,", ",A,H0,")), "lapi")
+    assert checked[1][2] == ["reader 'lapi-1': lat 43.6 where line 2 says 43.5"]
 
 
 def test_windows_1252_bom_and_decimal_comma(tmp_path: Path) -> None:
@@ -183,3 +204,152 @@ def test_headers_and_mappings_that_cannot_be_read_are_refused_whole(tmp_path: Pa
     bad.write_text(json.dumps({"columns": {"Montant": "amount"}}))
     with pytest.raises(EventFormatError, match="no field amount in --format transfers"):
         Layout.open(_write(tmp_path / "e.csv", "Montant\n"), "transfers", load_mapping(bad))
+
+
+# -- through the API ----------------------------------------------------------------------------
+
+def _import(live: str, token: str, path: Path, fmt: str, *options: str) -> tuple[int, dict[str, Any]]:
+    code, summary, stderr = run_cli("import", str(path), "--format", fmt, "--api-url", live, "--token", token,
+                                    "--json", *options)
+    assert summary is not None, stderr
+    return code, summary
+
+
+def test_both_layouts_store_the_same_events_and_a_second_import_changes_nothing(
+        live: str, token: TokenFactory, graph: neo4j.Driver, tmp_path: Path) -> None:
+    police = token("police", "ingest")
+    orange = _write(tmp_path / "orange.csv", ORANGE_CDR, "cp1252")
+    code, first = _import(live, police, orange, "cdr", "--mapping", str(MAPPINGS / "orange-like.yaml"))
+    assert code == 0 and (first["read"], first["bad"], first["sent"]) == (4, 0, 4)
+    assert first["events"] == {"created": 4} and first["written"] is True
+    code, again = _import(live, police, orange, "cdr", "--mapping", str(MAPPINGS / "orange-like.yaml"))
+    assert code == 0 and again["events"] == {"unchanged": 4}
+    sfr = _write(tmp_path / "sfr.csv", SFR_CDR)
+    code, other = _import(live, police, sfr, "cdr", "--mapping", str(MAPPINGS / "sfr-like.yaml"))
+    assert code == 0 and other["events"] == {"unchanged": 4}  # the same events, ids and content
+    rows = cypher(graph, "MATCH (e:Call) RETURN toString(e.at) AS at, e.duration_s AS d, e.mode AS mode, "
+                         "e.place_ref AS place ORDER BY e.at")
+    assert rows == [
+        {"at": "2026-03-14T22:41:07Z", "d": 74, "mode": "voice", "place": "208-01-12345-678"},
+        {"at": "2026-03-15T07:02:00Z", "d": 0, "mode": "sms", "place": "208-01-12345-679"},
+        {"at": "2026-03-16T18:30:00Z", "d": 600, "mode": "voice", "place": None},
+        {"at": "2026-06-28T10:00:00Z", "d": 3600, "mode": "data", "place": None}]
+    handsets = cypher(graph, "MATCH (h:Handset) RETURN h.value AS v, h.tac AS tac")
+    assert handsets == [{"v": "352099001761481", "tac": "35209900"}]
+    cells = cypher(graph, "MATCH (l:Location {kind: 'cell_site'}) RETURN l.ref AS ref, l.operator AS op, "
+                          "l.lat AS lat, l.owner_agency AS a ORDER BY ref")
+    assert cells == [{"ref": "208-01-12345-678", "op": "Orange", "lat": 43.2965, "a": "police"},
+                     {"ref": "208-01-12345-679", "op": "Orange", "lat": 43.3, "a": "police"}]
+
+
+TRANSFERS = Mapping(format="transfers", encoding="cp1252", delimiter=";", decimal=",", date_format="%d/%m/%Y",
+                    columns={"Réf.": "ref", "Date": "date", "Émetteur": "from", "Bénéficiaire": "to",
+                             "Montant": "amount_eur", "Libellé": "reference"})
+TRANSFER_LINES = (
+    "Réf.;Date;Émetteur;Bénéficiaire;Montant;Libellé\r\n"
+    "V-1;15/03/2026;FR76 3000 4000 0312 3456 7890 143;FR7630001007941234567890185;9 500,00;loyer\r\n"
+    "V-2;16/03/2026;FR76 3000 4000 0312 3456 7890 143;FR7630001007941234567890185;9 900,00;loyer\r\n"
+    "V-3;31/02/2026;FR76 3000 4000 0312 3456 7890 143;FR7630001007941234567890185;9 900,00;loyer\r\n"
+    "V-4;17/03/2026;FR76 3000 4000 0312 3456 7890 143;FR7630001007941234567890185;-12;remboursement\r\n"
+    "V-5;18/03/2026;FR76 3000 4000 0312 3456 7890 143;FR7630001007941234567890185;9 990,00;prêt\r\n")
+
+
+def test_abort_writes_nothing_when_a_line_is_bad_and_skip_sends_the_good_ones(
+        live: str, token: TokenFactory, graph: neo4j.Driver, tmp_path: Path) -> None:
+    mapping = tmp_path / "bank.yaml"
+    mapping.write_text(json.dumps(TRANSFERS.model_dump(exclude_defaults=True)), encoding="utf-8")
+    path = _write(tmp_path / "virements.csv", TRANSFER_LINES, "cp1252")
+    douane = token("douane", "ingest")
+    code, aborted = _import(live, douane, path, "transfers", "--mapping", str(mapping))
+    assert code == 1 and aborted["written"] is False and aborted["sent"] == 0 and aborted["requests"] == 0
+    assert (aborted["read"], aborted["bad"]) == (5, 2)
+    assert [(b["line"], b["reason"]) for b in aborted["bad_lines"]] == [
+        (4, "date '31/02/2026' does not match '%d/%m/%Y'"),
+        (5, "amount_eur: -12.0 is not between 0 and 1e+15")]
+    assert cypher(graph, "MATCH (n) WHERE n:Node OR n:Event RETURN count(n) AS n") == [{"n": 0}]  # not an identifier
+    code, skipped = _import(live, douane, path, "transfers", "--mapping", str(mapping), "--on-error", "skip")
+    assert code == 1 and skipped["written"] is True and skipped["bad"] == 2
+    assert skipped["sent"] == 3 and skipped["events"] == {"created": 3}
+    stored = cypher(graph, "MATCH (t:Transfer) RETURN t.ref AS ref, t.amount_eur AS eur, t.date_only AS d, "
+                           "t.reference AS wording, t.owner_agency AS a ORDER BY ref")
+    assert stored == [{"ref": "V-1", "eur": 9500.0, "d": True, "wording": "loyer", "a": "douane"},
+                      {"ref": "V-2", "eur": 9900.0, "d": True, "wording": "loyer", "a": "douane"},
+                      {"ref": "V-5", "eur": 9990.0, "d": True, "wording": "prêt", "a": "douane"}]
+    # Repeated transfers between the same two accounts stay separate events; the derived link sums them.
+    assert cypher(graph, "MATCH (:BankAccount)-[l:TRANSFERRED]->(:BankAccount) RETURN l.count AS n, "
+                         "l.amount_eur AS eur") == [{"n": 3, "eur": 29390.0}]
+    code, again = _import(live, douane, path, "transfers", "--mapping", str(mapping), "--on-error", "skip")
+    assert again["events"] == {"unchanged": 3}
+    assert cypher(graph, "MATCH ()-[l:TRANSFERRED]->() RETURN l.count AS n") == [{"n": 3}]
+    # Exit status 2 and nothing read when the layout itself is wrong.
+    code, _, stderr = run_cli("import", str(path), "--format", "transfers", "--api-url", live, "--token", douane)
+    assert code == 2 and "unknown column" in stderr
+
+
+def test_a_dst_change_night_is_stored_in_utc(live: str, token: TokenFactory, graph: neo4j.Driver,
+                                             tmp_path: Path) -> None:
+    path = _write(tmp_path / "lapi.csv", (
+        "date,time,vehicle,reader_ref,reader_lat,reader_lon\n"
+        "2026-03-29,01:59:00,AB-123-CD,LAPI-A7-PK243,43.5,4.9\n"
+        "2026-03-29,02:15:00,AB-123-CD,LAPI-A7-PK243,43.5,4.9\n"
+        "2026-03-29,03:05:00,AB-123-CD,LAPI-A7-PK243,43.5,4.9\n"
+        "2026-10-25,02:30:00,EF-456-GH,LAPI-A7-PK243,43.5,4.9\n"))
+    code, summary = _import(live, token("gendarmerie", "ingest"), path, "lapi", "--on-error", "skip")
+    assert code == 1 and summary["bad_lines"] == [
+        {"line": 3, "reason": "at: 2026-03-29 02:15:00 does not exist in Europe/Paris (clocks went forward)"}]
+    assert cypher(graph, "MATCH (e:PlateRead) RETURN toString(e.at) AS at ORDER BY e.at") == [
+        {"at": "2026-03-29T00:59:00Z"}, {"at": "2026-03-29T01:05:00Z"}, {"at": "2026-10-25T00:30:00Z"}]
+
+
+def test_demo_data_pushes_events_every_analysis_can_use(live: str, graph: neo4j.Driver,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    stats, events = DemoStats(), EventStats()
+    list(generate(700, seed=11, batch_items=600, stats=stats))
+    batches = list(generate_events(11, stats.scenes, batch_events=600, stats=events))
+    assert batches == list(generate_events(11, stats.scenes, batch_events=600))  # deterministic
+    assert batches != list(generate_events(12, stats.scenes, batch_events=600))
+    monkeypatch.setenv("OFAST_GRAPH_JWT_SECRET", TEST_JWT_SECRET)
+    get_settings.cache_clear()
+    try:
+        args = ("demo-data", "--size", "700", "--seed", "11", "--api-url", live, "--concurrency", "2",
+                "--batch-items", "600", "--json")
+        code, summary, stderr = run_cli(*args)
+        assert code == 0 and summary is not None, stderr
+        again_code, again, _ = run_cli(*args)
+    finally:
+        get_settings.cache_clear()
+    assert summary["refused"] == [] and summary["events"] == dict(events.events)
+    by_kind = {r["k"]: r["n"] for r in cypher(graph, "MATCH (e:Event) RETURN e.kind AS k, count(*) AS n")}
+    assert by_kind == dict(events.events) and by_kind["call"] > by_kind["transfer"] > by_kind["plate_read"] > 0
+    assert cypher(graph, "MATCH (n:Node) RETURN count(n) AS n")[0]["n"] == summary["nodes"]  # exact accounting
+    assert {r["a"] for r in cypher(graph, "MATCH (e:Event) RETURN DISTINCT e.owner_agency AS a")} \
+        == {"police", "gendarmerie", "douane"}
+    assert {r["s"] for r in cypher(graph, "MATCH (e:Event) RETURN DISTINCT e.sharing AS s")} \
+        == {"open", "restricted", "confidential"}
+    # Evenings busier than small hours (Paris time).
+    hours = cypher(graph, "MATCH (e:Call) WITH datetime({datetime: e.at, timezone: 'Europe/Paris'}).hour AS h "
+                          "RETURN sum(CASE WHEN h >= 18 THEN 1 ELSE 0 END) AS evening, "
+                          "sum(CASE WHEN h >= 1 AND h < 7 THEN 1 ELSE 0 END) AS night")[0]
+    assert hours["evening"] > 3 * hours["night"]
+    # Handset swaps: one IMEI with three phone numbers.
+    swaps = cypher(graph, "MATCH (e:Call) WHERE e.handset_id IS NOT NULL WITH e.handset_id AS h, "
+                          "count(DISTINCT e.from_id) AS phones WHERE phones = 3 RETURN count(h) AS n")
+    assert swaps[0]["n"] >= 1
+    # Co-location: two phones on one cell within minutes; two vehicles at one reader within minutes.
+    for kind, party in (("Call", "from_id"), ("PlateRead", "vehicle_id")):
+        together = cypher(graph, f"MATCH (a:{kind}), (b:{kind}) WHERE a.place_ref = b.place_ref "
+                                 f"AND a.{party} < b.{party} AND abs(duration.inSeconds(a.at, b.at).seconds) <= 600 "
+                                 "RETURN count(*) AS n")
+        assert together[0]["n"] >= 1, kind
+    # Repeated transfers between the same accounts, just under 10,000 EUR.
+    repeated = cypher(graph, "MATCH (t:Transfer) WHERE 9000 <= t.amount_eur < 10000 WITH t.from_id AS a, "
+                             "t.to_id AS b, count(*) AS n WHERE n >= 2 RETURN count(*) AS pairs")
+    assert repeated[0]["pairs"] >= 1
+    # Common contacts: two of a scene's phones both call the head (derived CALLED links).
+    common = cypher(graph, "MATCH (a:Phone)-[:CALLED {derived: true}]-(h:Phone)-[:CALLED {derived: true}]-(b:Phone) "
+                           "WHERE a.id < b.id RETURN count(DISTINCT h) AS n")
+    assert common[0]["n"] >= 1
+    # The same scenario again changes nothing.
+    assert again_code == 0 and again is not None
+    for counts in again["results"].values():
+        assert set(counts["events"]) <= {"unchanged"}
