@@ -26,7 +26,7 @@ from bench.ingest import generate
 from graph_schema import Property, PropertyError, get_schema
 from graph_schema.model import PropType
 from service.access.policy import ACCURACY_CODES, HANDLING_CODES, RELIABILITY_CODES, SHARING_LEVELS, Policy
-from service.api.routers.ingest import _inline_refs
+from service.api.batches import inline_refs
 from service.core import ids
 from service.domain.ingest.models import Plan, build_plan, request_schema
 from tests.builders import Auth, link, person, post_batch, uses
@@ -334,7 +334,7 @@ def test_the_batch_itself_of_the_wrong_shape(client: TestClient, auth: Auth, gra
 def test_the_documented_body_is_the_enforced_one(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     documented = spec["paths"]["/v1/ingest"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert documented == _inline_refs(request_schema(SCHEMA))
+    assert documented == inline_refs(request_schema(SCHEMA))
     entity_types = {m["properties"]["type"]["const"]: m for m in documented["properties"]["entities"]["anyOf"][0]
                     ["items"]["oneOf"]}
     assert set(entity_types) == set(SCHEMA.nodes)

@@ -7,41 +7,24 @@ ownership, writes, aggregates and alerts are `service.domain.events` (`models.bu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 
 from graph_schema import get_schema
 from service.access.auth import Principal, require
 from service.access.policy import Policy
-from service.api.openapi import errors
+from service.api.batches import batch_route, read_plan, source_system
 from service.api.responses import JSONResponse
-from service.api.routers.ingest import _inline_refs, read_plan
 from service.domain.events.models import EventsResponse, build_plan, request_schema
 from service.domain.events.write import write_events
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
-# The models that validate the body (`build_plan`) are the ones documented here.
-_REQUEST_SCHEMA = _inline_refs(request_schema(get_schema()))
-
-
-@router.post(
-    "/events",
-    response_model=EventsResponse,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST_SCHEMA}}}},
-    responses=errors({
-        400: "The body is not JSON",
-        403: "The batch names another agency's event by its id (each item listed), or no ingest right",
-        413: "Too many events or too large a body (the limit is in the message)",
-        422: "Invalid events: every error with its index and field; nothing written",
-        503: "Neo4j unavailable: nothing was written, retry (the push is idempotent)",
-    }),
-)
-async def push_events(request: Request, principal: Principal = Depends(require("ingest", "write")),
-                      x_source_system: str | None = Header(None, alias="X-Source-System", description=(
-                          "The partner system the batch comes from, recorded as provenance (first 200 characters)"))
-                      ) -> Any:
+@router.post("/events", response_model=EventsResponse,
+             **batch_route(request_schema(get_schema()), "events", "event by its id"))
+async def push_events(request: Request, principal: Annotated[Principal, Depends(require("ingest", "write"))],
+                      source: Annotated[str | None, Depends(source_system)]) -> Any:
     """Push a batch of time-stamped events — calls, plate reads, transfers — idempotently and atomically.
 
     - **call**: a line of an operator's billing records (CDR; the *fadettes* an operator returns to
@@ -74,7 +57,6 @@ async def push_events(request: Request, principal: Principal = Depends(require("
     """
     policy: Policy = request.app.state.policy
     plan = await read_plan(request, lambda body: build_plan(body, get_schema(), policy, principal.agency))
-    source = (x_source_system or "").strip()[:200] or None
     out = await write_events(request.app.state.db, plan, principal, policy, source)
     await request.app.state.audit.record(principal, "ingest.events",
                                          target_ids=sorted({e["id"] for e in out["events"]}),

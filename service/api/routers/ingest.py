@@ -6,92 +6,25 @@ order and alerts are `service.domain.ingest` (`models.build_plan`, then `write.i
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 
 from graph_schema import get_schema
 from service.access.auth import Principal, require
 from service.access.policy import Policy
-from service.api.openapi import errors
+from service.api.batches import batch_route, read_plan, source_system
 from service.api.responses import JSONResponse
-from service.core.errors import ApiError
 from service.domain.ingest import write
 from service.domain.ingest.models import IngestResponse, build_plan, request_schema
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
 
-def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """The request model's JSON schema with its `$defs` inlined (it is not a registered component)."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return walk(defs[ref.removeprefix("#/$defs/")])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    result: dict[str, Any] = walk(schema)
-    return result
-
-
-class Planned(Protocol):
-    items: int  # in the request, valid or not
-
-
-P = TypeVar("P", bound=Planned)
-
-
-async def read_plan(request: Request, build: Callable[[bytes], P]) -> P:
-    """The batch's plan from its bytes (`build`: a `build_plan`), or the 400 / 413 that says why not."""
-    settings = request.app.state.settings
-    body = await request.body()
-    # Parsing and checking a large batch takes tens of milliseconds of CPU: off the event loop,
-    # so the other batches in flight keep talking to Neo4j meanwhile. `build_plan` parses the
-    # bytes itself (one pass with the validation).
-    try:
-        plan = await asyncio.to_thread(build, body)
-    except orjson.JSONDecodeError as exc:
-        if "depth limit" in str(exc):
-            raise ApiError(400, "too_deeply_nested", "the request body is nested too deeply") from None
-        raise ApiError(400, "invalid_json", f"the request body is not valid JSON: {exc}") from None
-    # Before any item's error: a batch over the limit is refused as such (its errors are raised
-    # by the write, after the ownership probe).
-    if plan.items > settings.max_batch_items:
-        raise ApiError(413, "too_many_items",
-                       f"the batch has {plan.items} items; the limit is {settings.max_batch_items} per batch",
-                       {"limit_items": settings.max_batch_items, "items": plan.items})
-    return plan
-
-
-# The models that validate the body (`build_plan`) are the ones documented here.
-_REQUEST_SCHEMA = _inline_refs(request_schema(get_schema()))
-
-
-@router.post(
-    "/ingest",
-    response_model=IngestResponse,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST_SCHEMA}}}},
-    responses=errors({
-        400: "The body is not JSON",
-        403: "The batch names another agency's entity (each item listed), or no ingest right",
-        413: "Too many items or too large a body (the limit is in the message)",
-        422: "Invalid items: every error with its section, index and field; nothing written",
-        503: "Neo4j unavailable: nothing was written, retry (ingest is idempotent)",
-    }),
-)
-async def ingest(request: Request, principal: Principal = Depends(require("ingest", "write")),
-                 x_source_system: str | None = Header(None, alias="X-Source-System", description=(
-                     "The partner system the batch comes from, recorded as provenance (first 200 characters)"))
-                 ) -> Any:
+@router.post("/ingest", response_model=IngestResponse,
+             **batch_route(request_schema(get_schema()), "items", "entity"))
+async def ingest(request: Request, principal: Annotated[Principal, Depends(require("ingest", "write"))],
+                 source: Annotated[str | None, Depends(source_system)]) -> Any:
     """Push a batch of entities, identifiers and links, idempotently and atomically.
 
     - `ref` of an owned entity is your agency's own reference; of an identifier (Phone,
@@ -118,7 +51,6 @@ async def ingest(request: Request, principal: Principal = Depends(require("inges
     """
     policy: Policy = request.app.state.policy
     plan = await read_plan(request, lambda body: build_plan(body, get_schema(), policy, principal.agency))
-    source = (x_source_system or "").strip()[:200] or None
     out = await write.ingest(request.app.state.db, plan, principal, policy, source)
     await request.app.state.audit.record(principal, "ingest", target_ids=[e["id"] for e in out["entities"]],
                                          result_count=len(plan.entities) + len(plan.links))
