@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,6 +45,14 @@ def alert_raised(kind: str, created: int) -> None:
     transaction function would otherwise count twice)."""
     if created:
         ALERTS_RAISED.labels(kind).inc(created)
+
+
+def batch_committed(items: Mapping[tuple[str, str], int], alerts: Mapping[str, int]) -> None:
+    """Count a committed batch's items by (kind, status) and its alerts by kind."""
+    for (kind, status), n in items.items():
+        INGEST_ITEMS.labels(kind, status).inc(n)
+    for kind, created in alerts.items():
+        alert_raised(kind, created)
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -192,10 +192,8 @@ class EventsWork:
 
     def count(self) -> None:
         """Once committed: the events by status, the alerts by kind."""
-        for status, n in Counter(self.status.get(row.id, "unchanged") for row in self.plan.events).items():
-            metrics.INGEST_ITEMS.labels("event", status).inc(n)
-        for kind, created in self.alerts.items():
-            metrics.alert_raised(kind, created)
+        metrics.batch_committed(Counter(("event", self.status.get(row.id, "unchanged")) for row in self.plan.events),
+                                self.alerts)
 
 
 async def write_events(db: Database, plan: EventPlan, principal: Principal, policy: Policy,

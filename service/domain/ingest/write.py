@@ -239,10 +239,7 @@ class IngestWork:
         items = Counter(("identifier" if row.identifier else "entity", self.entity_status[row.index])
                         for row in self.plan.entities)
         items.update(("link", self.link_status[link.index]) for link in self.plan.links)
-        for (kind, status), n in items.items():
-            metrics.INGEST_ITEMS.labels(kind, status).inc(n)
-        for kind, created in self.alerts.items():
-            metrics.alert_raised(kind, created)
+        metrics.batch_committed(items, self.alerts)
 
 
 async def ingest(db: Database, plan: Plan, principal: Principal, policy: Policy,
