@@ -6,10 +6,17 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.process import free_port, stop, wait_ready
+import neo4j
+
+from bench.process import api_env, free_port, stop, wait_ready
+from service.core.settings import Settings
+from tests.conftest import TEST_JWT_SECRET, wipe
+from tests.neo4j_server import Neo4jServer
 
 
 @dataclass
@@ -43,3 +50,21 @@ class LiveService:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             stop(self.proc)
+
+
+@contextmanager
+def ui_service(neo4j_srv: Neo4jServer, driver: neo4j.Driver, state: Path) -> Iterator[tuple[LiveService, Settings]]:
+    """An empty graph and the real service under uvicorn, with its settings, for the browser tests."""
+    from service.api.routers.ui import missing_vendor_files
+
+    assert not missing_vendor_files(), "UI libraries missing: run ./run test (it runs npm ci into service/ui)"
+    wipe(driver)
+    settings = Settings(neo4j_uri=neo4j_srv.uri, neo4j_user=neo4j_srv.user, neo4j_password=neo4j_srv.password,
+                        jwt_secret=TEST_JWT_SECRET, state_dir=state, log_level="WARNING")
+    service = LiveService(env=api_env(neo4j_srv.uri, neo4j_srv.user, neo4j_srv.password, TEST_JWT_SECRET,
+                                      state_dir=str(state)), log=state / "api.log")
+    service.start(ready_timeout=240)
+    try:
+        yield service, settings
+    finally:
+        service.stop()

@@ -20,14 +20,11 @@ import neo4j
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from bench.process import api_env
 from service.access.auth import make_token
-from service.api.routers.ui import missing_vendor_files
 from service.core.ids import identifier_id
 from service.core.settings import Settings
 from tests.builders import bearer, ent, link, push
-from tests.conftest import TEST_JWT_SECRET, wipe
-from tests.live import LiveService
+from tests.live import LiveService, ui_service
 from tests.neo4j_server import Neo4jServer
 from tests.test_ui import SHOTS, TIMEOUT_MS, browser, sign_in  # noqa: F401  (browser: the shared fixture)
 
@@ -134,18 +131,8 @@ def seed(service: LiveService, settings: Settings) -> World:
 
 @pytest.fixture(scope="module")
 def world(neo4j_srv: Neo4jServer, driver: neo4j.Driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    assert not missing_vendor_files(), "UI libraries missing: run ./run test (it runs npm ci into service/ui)"
-    wipe(driver)
-    state = tmp_path_factory.mktemp("ui-time-state")
-    settings = Settings(neo4j_uri=neo4j_srv.uri, neo4j_user=neo4j_srv.user, neo4j_password=neo4j_srv.password,
-                        jwt_secret=TEST_JWT_SECRET, state_dir=state, log_level="WARNING")
-    service = LiveService(env=api_env(neo4j_srv.uri, neo4j_srv.user, neo4j_srv.password, TEST_JWT_SECRET,
-                                      state_dir=str(state)), log=state / "api.log")
-    service.start(ready_timeout=240)
-    try:
+    with ui_service(neo4j_srv, driver, tmp_path_factory.mktemp("ui-time-state")) as (service, settings):
         yield seed(service, settings)
-    finally:
-        service.stop()
 
 
 @pytest.fixture
