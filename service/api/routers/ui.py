@@ -24,7 +24,7 @@ from starlette.types import Scope
 log = structlog.get_logger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "ui" / "static"
-VENDOR_FILES = ("cytoscape.min.js", "chart.umd.min.js", "leaflet.js", "leaflet.css")
+VENDOR_FILES = ("cytoscape.min.js", "chart.umd.min.js", "leaflet.js", "leaflet.css", "vis-timeline-graph2d.min.js")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
