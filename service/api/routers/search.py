@@ -104,8 +104,8 @@ async def search(
 @router.get("/lookup", response_model=LookupResult, responses=ERRORS)
 async def lookup(
     request: Request,
-    type_: str = Query(..., alias="type", description="Identifier type: Phone, BankAccount, Vehicle, "
-                                                      "CryptoWallet or Email"),
+    type_: str = Query(..., alias="type", description="Identifier type: " + ", ".join(
+        name for name, node in get_schema().nodes.items() if node.is_identifier)),
     value: str = Query(..., min_length=1, max_length=256, description="The identifier as written; normalised"),
     principal: Principal = Depends(require("read")),
     *,
