@@ -22,10 +22,12 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from service.access.auth import make_token
 from service.core.ids import identifier_id
-from service.core.settings import Settings
+from service.core.settings import Settings, get_settings
 from tests.builders import bearer, ent, link, push
+from tests.conftest import TEST_JWT_SECRET
 from tests.live import LiveService, ui_service
 from tests.neo4j_server import Neo4jServer
+from tests.test_importers import run_cli
 from tests.test_ui import SHOTS, TIMEOUT_MS, browser, sign_in  # noqa: F401  (browser: the shared fixture)
 
 SMALL = ViewportSize(width=1280, height=720)
@@ -313,3 +315,33 @@ def test_map_draws_the_cells_readers_and_co_locations(world: World, new_page: An
     expect(page.locator("#map-page")).to_have_attribute("data-ready", "1")
     expect(page.locator("#map-page")).to_have_attribute("data-places", "1")
     assert page.locator("path.plate-reader").count() == 1
+
+
+def test_the_demo_heads_phone_shows_its_calls_and_sim_changes(world: World, new_page: Any, driver: neo4j.Driver,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ofast-graph demo-data` (the README's demo) gives the head of a scene a handset that took
+    three SIMs: its timeline draws the calls the API returns and the SIM changes. Last in this
+    module: it adds the demo's scenes to the story's graph."""
+    monkeypatch.setenv("OFAST_GRAPH_JWT_SECRET", TEST_JWT_SECRET)
+    get_settings.cache_clear()
+    try:
+        code, summary, stderr = run_cli("demo-data", "--size", "700", "--seed", "11", "--api-url", world.service.url,
+                                        "--concurrency", "2", "--batch-items", "600", "--json")
+    finally:
+        get_settings.cache_clear()
+    assert code == 0 and summary is not None and summary["refused"] == [], stderr[-2000:]
+    with driver.session() as session:
+        head = session.run(
+            "MATCH (e:Call) WHERE e.handset_id IS NOT NULL AND coalesce(e.source_system, '') <> 'UI-TIME' "
+            "WITH e.handset_id AS h, e.owner_agency AS agency, collect(DISTINCT e.from_id) AS phones "
+            "WHERE size(phones) = 3 RETURN agency, phones[0] AS phone ORDER BY h LIMIT 1").single()
+    assert head is not None, "the demo has no handset with three SIMs"
+    page = new_page(head["agency"], "investigator")
+    page.goto(f"/ui/#/timeline/{head['phone']}")
+    expect(page.locator("#timeline-page")).to_have_attribute("data-ready", "1")
+    api = world.api(head["agency"], f"/v1/entities/{head['phone']}/timeline", limit=500)
+    assert api["items"] and page.locator("#timeline-page").get_attribute("data-items") == str(len(api["items"]))
+    assert page.evaluate(DRAWN, "call") == sum(1 for e in api["items"] if e["kind"] == "call")
+    expect(page.locator("#sim-changes .sim-change").first).to_contain_text("SIM change in handset")
+    assert int(page.locator("#timeline-page").get_attribute("data-sim-changes") or 0) >= 1
+    shots(page, "timeline-demo")
