@@ -58,6 +58,22 @@ class Lifecycle:
 
 
 @dataclass(frozen=True)
+class Money:
+    """Thresholds of the money analyses (section `money` of the policy file): the money-flow search
+    bounds and the laundering indicators' rules (`service.domain.money.flows`)."""
+
+    flow_walk_budget: int = 5000  # transfers one level of a flow search may read (past it: `truncated`)
+    round_trip_max_hops: int = 4  # money back to its origin within this many hops
+    fan_min_counterparties: int = 5  # distinct payers (fan-in) or payees (fan-out) of one account
+    structuring_threshold_eur: float = 10_000.0  # the reporting threshold transfers stay under
+    structuring_margin_eur: float = 1_000.0  # "just under": threshold - margin <= amount < threshold
+    structuring_min_count: int = 3  # such transfers, in or out of one account, in the window
+    pass_through_days: int = 3  # money out at most this long after money came in …
+    pass_through_ratio: float = 0.8  # … is at least this share of what came in …
+    pass_through_min_eur: float = 1_000.0  # … of at least this much in all
+
+
+@dataclass(frozen=True)
 class Policy:
     central_agency: str
     agencies: dict[str, Agency]
@@ -69,6 +85,7 @@ class Policy:
     statistics_count_all: bool = True
     extra: dict[str, object] = field(default_factory=dict)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    money: Money = field(default_factory=Money)
 
     def permissions(self, agency: str, roles: list[str]) -> frozenset[Permission]:
         """What a caller of `agency` holding `roles` may do; unknown roles grant nothing."""
@@ -139,24 +156,32 @@ def load_policy(path: Path) -> Policy:
         default_handling=codes["handling"][0],
         statistics_count_all=bool(raw.get("statistics_count_all", True)),
         lifecycle=load_lifecycle(raw.get("lifecycle") or {}),
+        money=load_money(raw.get("money") or {}),
     )
+
+
+def _numbers(section: str, defaults: object, raw: dict[str, object]) -> dict[str, int | float]:
+    """The numeric settings of a policy section whose defaults are dataclass `defaults`: unknown keys
+    and non-numbers are refused; a setting whose default is whole is a whole number >= 0."""
+    fields = defaults.__dataclass_fields__  # type: ignore[attr-defined]
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ValueError(f"{section}: unknown settings {unknown}")
+    values: dict[str, int | float] = {}
+    for name in fields:
+        default = getattr(defaults, name)
+        value = raw.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{section}.{name} must be a number, got {value!r}")
+        if isinstance(default, int) and (not float(value).is_integer() or value < 0):
+            raise ValueError(f"{section}.{name} must be a whole number >= 0, got {value!r}")
+        values[name] = int(value) if isinstance(default, int) else float(value)
+    return values
 
 
 def load_lifecycle(raw: dict[str, object]) -> Lifecycle:
     """The `lifecycle` section: unknown keys and out-of-range values are refused at load."""
-    defaults = Lifecycle()
-    unknown = sorted(set(raw) - set(defaults.__dataclass_fields__))
-    if unknown:
-        raise ValueError(f"lifecycle: unknown settings {unknown}")
-    values: dict[str, int | float] = {}
-    for name in defaults.__dataclass_fields__:
-        default = getattr(defaults, name)
-        value = raw.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"lifecycle.{name} must be a number, got {value!r}")
-        if isinstance(default, int) and (not float(value).is_integer() or value < 0):
-            raise ValueError(f"lifecycle.{name} must be a whole number >= 0, got {value!r}")
-        values[name] = int(value) if isinstance(default, int) else float(value)
+    values = _numbers("lifecycle", Lifecycle(), raw)
     if not 0 < values["match_name_threshold"] <= 1:
         raise ValueError("lifecycle.match_name_threshold must be in (0, 1]")
     if values["review_months"] < 1 or values["minor_review_months"] < 1 or values["lookup_memory_months"] < 1:
@@ -164,6 +189,23 @@ def load_lifecycle(raw: dict[str, object]) -> Lifecycle:
     if values["hook_task_size"] < 1 or values["hook_claim_seconds"] < 1 or values["hook_retry_seconds"] < 1:
         raise ValueError("lifecycle: hook_task_size, hook_claim_seconds and hook_retry_seconds are at least 1")
     return Lifecycle(**values)  # type: ignore[arg-type]
+
+
+def load_money(raw: dict[str, object]) -> Money:
+    """The `money` section: unknown keys and out-of-range values are refused at load."""
+    values = _numbers("money", Money(), raw)
+    negative = sorted(name for name, value in values.items() if value < 0)
+    if negative:
+        raise ValueError(f"money: {negative} must be >= 0")
+    if values["flow_walk_budget"] < 1 or not 2 <= values["round_trip_max_hops"] <= 6:
+        raise ValueError("money: flow_walk_budget is at least 1, round_trip_max_hops 2 to 6")
+    if values["fan_min_counterparties"] < 2 or values["structuring_min_count"] < 2:
+        raise ValueError("money: fan_min_counterparties and structuring_min_count are at least 2")
+    if not 0 < values["pass_through_ratio"] <= 1:
+        raise ValueError("money.pass_through_ratio must be in (0, 1]")
+    if values["structuring_margin_eur"] >= values["structuring_threshold_eur"]:
+        raise ValueError("money.structuring_margin_eur must be below structuring_threshold_eur")
+    return Money(**values)  # type: ignore[arg-type]
 
 
 @lru_cache
