@@ -101,8 +101,11 @@ def raw_statements(agency: str, body: dict[str, Any], policy: Policy) -> Stateme
                     "e.owner_agency = $agency, e.owner_unit = $unit, e.created_at = $now, e.version = 1",
                     [rows_by_id[k] for k in sorted(rows_by_id)], owner))
     holders = sorted({(ident, row.p["sharing"]) for row in plan.events for _, ident in row.parties.values()})
+    # The list filtered before the agency is added, as the API's statement does: an identifier named
+    # at two sharing levels is two rows, both past the WHERE before either SET.
     out.append(("UNWIND $rows AS r MATCH (i:Node {id: r.id}) WITH i, r WHERE NOT $agency IN "
-                "coalesce(i.event_agencies, []) SET i.event_agencies = coalesce(i.event_agencies, []) + $agency",
+                "coalesce(i.event_agencies, []) SET i.event_agencies = "
+                "[_a IN coalesce(i.event_agencies, []) WHERE _a <> $agency] + $agency",
                 [{"id": i, "sharing": s} for i, s in holders], owner))
     pairs: dict[str, dict[str, Any]] = {}
     for row in plan.events:
