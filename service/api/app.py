@@ -30,6 +30,7 @@ from service.api.routers import ingest as ingest_router
 from service.api.routers import map as map_router
 from service.api.routers import matches as matches_router
 from service.api.routers import me as me_router
+from service.api.routers import money as money_router
 from service.api.routers import networks as networks_router
 from service.api.routers import objectives as objectives_router
 from service.api.routers import priority_targets as priority_targets_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard_router.router)
     app.include_router(map_router.router)
     app.include_router(timeline_router.router)
+    app.include_router(money_router.router)
     install_ui(app)
     install_openapi(app)
     return app
