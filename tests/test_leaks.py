@@ -491,6 +491,29 @@ def _handset_swaps(world: World) -> Iterator[Request]:
         yield "/v1/analytics/handset-swaps", {"id": node_id}
 
 
+def _money_flows(world: World) -> Iterator[Request]:
+    """Both ways between the accounts and wallets of the world and of its transfers, and from each
+    entity that may hold or use one."""
+    accounts = _event_subjects(world, "BankAccount", "CryptoWallet")
+    for k, (a, b) in enumerate(itertools.pairwise(accounts)):
+        yield "/v1/analytics/money-flows", {"source": a, "target": b, "max_hops": 6}
+        yield "/v1/analytics/money-flows", {"source": b, "target": a, **({} if k % 2 else WINDOW)}
+    for e in world.ents:
+        if e.type in ("Person", "Company", "Network") and accounts:
+            yield "/v1/analytics/money-flows", {"source": e.id, "target": accounts[-1]}
+            yield "/v1/analytics/money-flows", {"source": accounts[0], "target": e.id}
+
+
+def _laundering_indicators(world: World) -> Iterator[Request]:
+    for e in world.ents:
+        if e.type == "Network":
+            yield "/v1/analytics/laundering-indicators", {"network": e.id}
+        if e.type in ("Person", "Company", "Network"):
+            yield "/v1/analytics/laundering-indicators", {"entity": e.id}
+    for account in _event_subjects(world, "BankAccount", "CryptoWallet"):
+        yield "/v1/analytics/laundering-indicators", {"entity": account}
+
+
 def _matches(client: TestClient, auth: Auth) -> Callable[[World], Iterator[Request]]:
     """Every possible match any owner agency was alerted to, asked by every agency (a 404 for those
     that are not a party, or may not know the other person)."""
@@ -546,6 +569,8 @@ def read_endpoints(client: TestClient, auth: Auth) -> dict[str, Callable[[World]
         "/v1/analytics/common-contacts": lambda w: iter(()),  # requested with the contacts
         "/v1/analytics/co-location": _co_location,
         "/v1/analytics/handset-swaps": _handset_swaps,
+        "/v1/analytics/money-flows": _money_flows,
+        "/v1/analytics/laundering-indicators": _laundering_indicators,
     }
 
 
