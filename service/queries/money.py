@@ -120,7 +120,8 @@ def _window(var: str) -> str:
 def _near(layer: int, label: str, payer: str, payee: str) -> str:
     """Backward level `layer`: `near<layer>`, the accounts that can reach a target in at most
     `layer` hops (time order aside: a superset, only used to prune), or null when the level read
-    more than `$budget` transfers (then nothing is pruned at that depth)."""
+    more than `$budget` transfers: then nothing is pruned at that depth, which loses no chain (only
+    the forward levels' cuts make an answer `truncated`)."""
     prev, out = f"near{layer - 1}", f"near{layer}"
     layer_in = "targets" if layer == 1 else f"layer{layer - 1}"
     imports = "targets" if layer == 1 else f"{layer_in}, targets"
@@ -189,8 +190,7 @@ def _search(max_hops: int) -> str:
     parts += [_near(k, label, payer, payee) for k in range(1, max_hops)]
     parts.append("WITH sources, targets, " + "".join(f"near{k}, " for k in range(1, max_hops))
                  + "[s IN sources | {nodes: [s], floor: $since, visible: true, amount: null, hops: [], hidden: []}] "
-                   "AS frontier, [] AS done, " + " OR ".join([f"cut{k}" for k in range(1, max_hops)] or ["false"])
-                 + " AS truncated")
+                   "AS frontier, [] AS done, false AS truncated")
     # Each forward level re-binds frontier, done and truncated, keeping only what the next ones read.
     nears = "sources, targets, " + "".join(f"near{k}, " for k in range(1, max_hops))
     parts += [_forward(level, max_hops, label, payer, payee, nears) for level in range(1, max_hops + 1)]
