@@ -19,6 +19,7 @@ from service.api.middleware import BodyLimitMiddleware, JsonBodyMiddleware, Requ
 from service.api.openapi import install_openapi
 from service.api.routers import alerts as alerts_router
 from service.api.routers import analytics as analytics_router
+from service.api.routers import assets as assets_router
 from service.api.routers import audit as audit_router
 from service.api.routers import dashboard as dashboard_router
 from service.api.routers import entities as entities_router
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard_router.router)
     app.include_router(map_router.router)
     app.include_router(timeline_router.router)
+    app.include_router(assets_router.router)
     app.include_router(money_router.router)
     install_ui(app)
     install_openapi(app)

@@ -1,0 +1,1 @@
+"""Following the money: patrimony and asset recovery (issue 18)."""
