@@ -97,9 +97,11 @@ def raw_statements(agency: str, body: dict[str, Any], policy: Policy) -> Stateme
                     places, owner))
     by_label: dict[str, dict[str, Any]] = defaultdict(dict)
     for row in plan.events:
-        by_label[schema.events[row.kind].label][row.id] = {"id": row.id, "p": row.p}
+        # `at` as ISO text made a DATETIME by Neo4j, as the API sends it (the driver's conversion is slow).
+        by_label[schema.events[row.kind].label][row.id] = {"id": row.id, "p": {**row.p, "at": utc_text(row.at)}}
     for label, rows_by_id in sorted(by_label.items()):
         out.append((f"UNWIND $rows AS r MERGE (e:Event {{id: r.id}}) ON CREATE SET e:{label}, e += r.p, "
+                    "e.at = datetime(r.p.at), "
                     "e.owner_agency = $agency, e.owner_unit = $unit, e.created_at = $now, e.version = 1",
                     [rows_by_id[k] for k in sorted(rows_by_id)], owner))
     holders = sorted({(ident, row.p["sharing"]) for row in plan.events for _, ident in row.parties.values()})

@@ -97,7 +97,7 @@ class EventsWork:
         self.status = {}
         for label, rows in sorted(by_label.items()):
             self.status.update(await run_upsert(tx, q.upsert_events(label), [
-                {"id": k, "p": rows[k].p} for k in sorted(rows)], params))
+                {"id": k, "p": {**rows[k].p, "at": utc_text(rows[k].at)}} for k in sorted(rows)], params))
         written = [row for row in self._unique() if row.id in self.status]
 
         await self._record_agencies(tx, written)
