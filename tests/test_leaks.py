@@ -569,6 +569,12 @@ def read_endpoints(client: TestClient, auth: Auth) -> dict[str, Callable[[World]
         "/v1/analytics/common-contacts": lambda w: iter(()),  # requested with the contacts
         "/v1/analytics/co-location": _co_location,
         "/v1/analytics/handset-swaps": _handset_swaps,
+        "/v1/entities/{}/patrimony": lambda w: (
+            (path, {"max_depth": depth}) for path, _ in _each_entity_of(w, ("Person", "Company", "Network"),
+                                                                       "/v1/entities/{}/patrimony")
+            for depth in (1, 6)),
+        "/v1/assets/recovery": lambda w: (("/v1/assets/recovery", {"group_by": g})
+                                          for g in ("network", "departement", "year")),
         "/v1/analytics/money-flows": _money_flows,
         "/v1/analytics/laundering-indicators": _laundering_indicators,
     }
