@@ -230,3 +230,28 @@ def test_recovery_by_network(scenario: TestClient, auth: Auth) -> None:
 def test_recovery_group_by_is_checked(scenario: TestClient, auth: Auth) -> None:
     bad = get(scenario, auth("police", "analyst"), "/v1/assets/recovery", 422, group_by="commune")
     assert "group_by" in str(bad["error"])
+
+
+HOSTILE_IDS = ["') MATCH (n) DETACH DELETE n //", "${jndi:ldap://x}", "%00", "é" * 50, "../../v1/ingest"]
+
+
+def test_hostile_parameters(scenario: TestClient, auth: Auth, driver: Any) -> None:
+    """Odd ids are unknown entities (404), too long ones and odd depths or groups a 422; never a
+    5xx, and a read writes nothing."""
+    police = auth("police", "analyst")
+
+    def count() -> int:
+        with driver.session() as s:
+            return int(s.run("MATCH (n:Node) RETURN count(n) AS c").single()["c"])
+
+    before = count()
+    for value in HOSTILE_IDS:
+        assert scenario.get(f"/v1/entities/{value}/patrimony", headers=police).status_code == 404, value
+    assert scenario.get(f"/v1/entities/{'x' * 2001}/patrimony", headers=police).status_code == 422
+    for depth in ("-1", "1e309", "' OR 1=1 //", "3.5"):
+        r = scenario.get(f"/v1/entities/{pol(*P)}/patrimony", params={"max_depth": depth}, headers=police)
+        assert r.status_code == 422, (depth, r.text)
+    for group in ("", "network' OR 1=1 //", "\u0000", "x" * 5000):
+        r = scenario.get("/v1/assets/recovery", params={"group_by": group}, headers=police)
+        assert r.status_code == 422, (group, r.text)
+    assert count() == before
