@@ -3,7 +3,7 @@ name, the derived CALLED / TRANSFERRED links, and the alerts.
 
 An event is one `(:Event:<label>)` node naming its parties by id (`from_id`, `to_id`, `handset_id`,
 `vehicle_id`) and its place (`place_id`, `place_ref`); it has no relationship of its own, so writing
-calls on a hub phone never takes the hub's relationship locks (docs/architecture.md, "Events").
+calls on a hub phone never takes the hub's relationship locks (docs/architecture.md, "Events (storage)").
 Labels and relationship types come only from `graph_schema`; every value is a parameter. Each
 statement is one `UNWIND` over a batch's rows, rows sorted by id (pairs by their ends), so
 concurrent batches take locks in one order.
