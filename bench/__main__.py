@@ -129,9 +129,54 @@ def render(results: list[dict[str, Any]]) -> str:
                 out.append(f"| {name} | {w['median_ms']} | {w['p95_ms']} | {wo['median_ms']} | {wo['p95_ms']} | "
                            f"{v['ratio_median']} | {v['ratio_p95']} |")
             out += ["", "Goal: ≤ 1.3×.", ""]
+    out += render_events()
     out += render_profiles()
     out += ["![benchmarks](benchmarks.png)", ""]
     return "\n".join(out)
+
+
+EVENT_READS = {"timeline": "timeline, one page", "contacts": "contacts of a phone, a month",
+               "common_contacts": "common contacts of 3 phones", "co_location": "co-location of a phone, a week"}
+
+
+def render_events() -> list[str]:
+    """The phone-records runs kept by `python -m bench.events` (docs/benchmarks/events-<N>.json)."""
+    runs = sorted((json.loads(p.read_text()) for p in RESULTS.glob("events-*.json")), key=lambda r: r["events"])
+    if not runs:
+        return []
+    out = ["## Events (`python -m bench.events`)", "",
+           "Phone records (`bench.events_data`: a daily rhythm, hub numbers in 5 % of the calls, three agencies in "
+           "turn). `ingest` pushes them through `POST /v1/events` beside a raw `UNWIND` writer that stores the same "
+           "rows; `reads --bulk` builds the store with `neo4j-admin` import (`python -m bench.events_bulk check` "
+           "proves it equal to the raw writer's) and times each analysis three ways: through the API, the "
+           "endpoint's Cypher, the same Cypher without the visibility predicates (raw).", ""]
+    ingests = [r for r in runs if "ingest" in r]
+    if ingests:
+        out += ["### Ingest", "", "| calls | date | batch × in flight | API events/s | raw events/s | API / raw | "
+                "first answers | load avg start → end |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in ingests:
+            i = r["ingest"]
+            out.append(f"| {r['events']:,} | {i['machine']['date']} | {i['batch_size']} × {i['concurrency']} | "
+                       f"{i['api_events_per_s']:,} | {i['raw_events_per_s']:,} | {i['ratio']} | "
+                       f"{', '.join(f'{n} × {s}' for s, n in i['first_answers'].items())} | "
+                       f"{i['load_avg_start']:.1f} → {i['load_avg_end']:.1f} |")
+        out += ["", "Goals: ≥ 20,000 events/s through the API and ≥ 0.7× raw.", ""]
+    for r in (r for r in runs if "reads" in r):
+        reads = r["reads"]
+        size = reads.get("store_bytes")
+        out += [f"### Reads, {r['events']:,} calls stored (viewer: police)", "",
+                f"{reads['machine']['date']}; load avg {reads['load_avg_start']:.1f} → {reads['load_avg_end']:.1f}; "
+                f"store {size / 1e9:.2f} GB on disk; page cache {reads['memory'].get('pagecache')}, heap "
+                f"{reads['memory'].get('heap')}; loaded by {reads.get('loader', 'raw writer')}.", "",
+                "| analysis | n | API p50 | API p95 | Cypher p50 | Cypher p95 | raw p50 | raw p95 | Cypher / raw p95 | "
+                "API − Cypher p50 | goal p95 |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for row in reads["rows"]:
+            out.append(f"| {EVENT_READS.get(row['operation'], row['operation'])} | {row['n']} | {row['api_p50']} | "
+                       f"{row['api_p95']} | {row['cypher_p50']} | {row['cypher_p95']} | {row['raw_p50']} | "
+                       f"{row['raw_p95']} | {row['cypher_over_raw_p95']} | {row['api_minus_cypher_p50']} | "
+                       f"{row['goal_p95_ms']} |")
+        out.append("")
+    return out
 
 
 def render_profiles() -> list[str]:
