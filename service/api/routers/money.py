@@ -18,11 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
+from service.api.analyses import AnalysisShape, audit_read
 from service.api.deps import OptionalPurpose, TimeWindow, get_db, get_policy
 from service.api.openapi import errors
 from service.api.responses import JSONResponse
-from service.api.routers.timeline import _audit
-from service.api.routers.timeline import _Shape as EventShape
 from service.api.views import node_out
 from service.core.db import Database
 from service.domain.events.analyses import Window
@@ -101,7 +100,7 @@ class Indicators(BaseModel):
                                                  "per agency")
 
 
-class _Shape(EventShape):
+class _Shape(AnalysisShape):
     """The events analyses' layout (nodes by id, withheld counts with contacts), and chains."""
 
     def chain(self, chain: dict[str, Any]) -> dict[str, Any]:
@@ -138,8 +137,8 @@ async def money_flows(
                                 max_hops, min_amount, limit)
     shape = _Shape(found, policy)
     items = [shape.chain(c) for c in found["items"]]
-    await _audit(request, principal, "analytics.money_flows",
-                 [source, target, *(a for c in found["items"] for a in c["accounts"])], len(items), purpose)
+    await audit_read(request, principal, "analytics.money_flows",
+                     [source, target, *(a for c in found["items"] for a in c["accounts"])], len(items), purpose)
     return JSONResponse({"source": node_out(found["source"], policy), "target": node_out(found["target"], policy),
                          "items": items, "total": found["total"],
                          "truncated": found["truncated"] or found["total"] > len(items),
@@ -178,8 +177,8 @@ async def laundering_indicators(
                  "reasons": [{**r, "chains": [shape.chain(c) for c in r["chains"]]} if "chains" in r else r
                              for r in a["reasons"]]} for a in found["accounts"]]
     companies = [{**c, "company": shape.node(c["company"])} for c in found["companies"]]
-    await _audit(request, principal, "analytics.laundering_indicators",
-                 [network or entity, *(a["account"] for a in found["accounts"])], len(accounts), purpose)
+    await audit_read(request, principal, "analytics.laundering_indicators",
+                     [network or entity, *(a["account"] for a in found["accounts"])], len(accounts), purpose)
     return JSONResponse({"scope": node_out(found["scope"], policy), "accounts": accounts, "companies": companies,
                          "scope_accounts": found["scope_accounts"], "truncated": found["truncated"],
                          "withheld": shape.withheld(found["withheld"])})

@@ -15,14 +15,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_schema import get_schema
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
+from service.api.analyses import AnalysisShape, audit_read
 from service.api.deps import OptionalPurpose, TimeWindow, comma_list, get_db, get_policy
 from service.api.openapi import errors
 from service.api.responses import JSONResponse
-from service.api.views import PROVENANCE, codes, node_out
+from service.api.views import node_out
 from service.core.db import Database
 from service.core.errors import not_found
 from service.domain.events import analyses as a
@@ -115,39 +115,8 @@ class HandsetSwaps(Answer):
     items: list[HandsetUse] = Field(description="In order of first use")
 
 
-class _Shape:
-    """Lays an analysis out: node ids to nodes (full, stub, or null), withheld counts with contacts."""
-
-    def __init__(self, result: dict[str, Any], policy: Policy) -> None:
-        self.nodes, self.policy = result["nodes"], policy
-
-    def node(self, node_id: str | None) -> Node | None:
-        raw = self.nodes.get(node_id) if node_id else None
-        return node_out(raw, self.policy) if raw else None
-
-    def withheld(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{**r, "contact": self.policy.contact(r["owner_agency"])} for r in rows]
-
-    def event(self, props: dict[str, Any]) -> dict[str, Any]:
-        kind = get_schema().events[props["kind"]]
-        out: dict[str, Any] = {"id": props["id"], "kind": kind.name, "at": a.utc(props["at"]),
-                               "owner_agency": props["owner_agency"], "sharing": props.get("sharing"),
-                               "redacted": False, "ref": props.get("ref"), "date_only": bool(props.get("date_only"))}
-        out |= {party.name: self.node(props.get(party.stored_as)) for party in kind.parties.values()}
-        if kind.place is not None:
-            out[kind.place.field] = self.node(props.get("place_id"))
-        out |= {name: props.get(name) for name in kind.properties}
-        return out | codes(props) | {"provenance": {k: props.get(k) for k in PROVENANCE}}
-
-
 def _window(win: a.Window | None) -> a.Window:
     return win or a.Window()
-
-
-async def _audit(request: Request, principal: Principal, action: str, ids: list[str | None], count: int,
-                 purpose: str | None) -> None:
-    await request.app.state.audit.record(principal, action, target_ids=list(dict.fromkeys(i for i in ids if i)),
-                                         result_count=count, purpose=purpose)
 
 
 @router.get("/entities/{entity_id}/timeline", responses={200: {"model": Timeline}, **ERRORS})
@@ -167,11 +136,11 @@ async def timeline(
     found = await a.timeline(db, viewer_params(principal), entity_id, _window(win), a.kinds(comma_list(kinds)),
                              limit, offset)
     if found is None:
-        await _audit(request, principal, "events.timeline", [entity_id], 0, purpose)
+        await audit_read(request, principal, "events.timeline", [entity_id], 0, purpose)
         raise not_found("entity", entity_id)
-    shape = _Shape(found, policy)
+    shape = AnalysisShape(found, policy)
     items = [shape.event(e) for e in found["events"]]
-    await _audit(request, principal, "events.timeline", [entity_id, *(e["id"] for e in items)], len(items), purpose)
+    await audit_read(request, principal, "events.timeline", [entity_id, *(e["id"] for e in items)], len(items), purpose)
     return JSONResponse({"items": items, "total": found["total"], "withheld": shape.withheld(found["withheld"])})
 
 
@@ -186,10 +155,10 @@ async def contacts(
     """The correspondents of a phone over its calls you see in full, most calls first: calls,
     total duration, first and last call, calls by local hour (Europe/Paris)."""
     found = await a.contacts(db, viewer_params(principal), phone, _window(win), limit)
-    shape = _Shape(found, policy)
+    shape = AnalysisShape(found, policy)
     items = [{**c, "phone": shape.node(c["phone"])} for c in found["contacts"]]
-    await _audit(request, principal, "analytics.contacts", [phone, *(c["phone"] for c in found["contacts"])],
-                 len(items), purpose)
+    await audit_read(request, principal, "analytics.contacts", [phone, *(c["phone"] for c in found["contacts"])],
+                     len(items), purpose)
     return JSONResponse({"phone": node_out(found["phone"], policy), "contacts": items,
                          "withheld": shape.withheld(found["withheld"])})
 
@@ -206,12 +175,12 @@ async def activity(
     timeline — is active: its events you see in full by weekday (Monday first) and local hour
     (Europe/Paris, summer time included)."""
     found = await a.activity(db, viewer_params(principal), id, _window(win), a.kinds(comma_list(kinds)))
-    await _audit(request, principal, "analytics.activity", [id], found["total"] if found else 0, purpose)
+    await audit_read(request, principal, "analytics.activity", [id], found["total"] if found else 0, purpose)
     if found is None:
         raise not_found("entity", id)
     return JSONResponse({"node": node_out(found["node"], policy), "time_zone": a.TIME_ZONE,
                          "weekdays": list(a.WEEKDAYS), "by_weekday_hour": found["by_weekday_hour"],
-                         "total": found["total"], "withheld": _Shape(found, policy).withheld(found["withheld"])})
+                         "total": found["total"], "withheld": AnalysisShape(found, policy).withheld(found["withheld"])})
 
 
 @router.get("/analytics/common-contacts", responses={200: {"model": CommonContacts}, **ERRORS})
@@ -227,10 +196,10 @@ async def common_contacts(
     number of calls, over the calls you see in full; most calls in total first."""
     ids = comma_list(phones)
     found = await a.common_contacts(db, viewer_params(principal), ids, _window(win), limit)
-    shape = _Shape(found, policy)
+    shape = AnalysisShape(found, policy)
     items = [{"phone": shape.node(c["phone"]), "calls": c["calls"]} for c in found["contacts"]]
-    await _audit(request, principal, "analytics.common_contacts", [*ids, *(c["phone"] for c in found["contacts"])],
-                 len(items), purpose)
+    await audit_read(request, principal, "analytics.common_contacts", [*ids, *(c["phone"] for c in found["contacts"])],
+                     len(items), purpose)
     return JSONResponse({"contacts": items, "withheld": shape.withheld(found["withheld"])})
 
 
@@ -247,10 +216,10 @@ async def co_location(
     site or plate reader as the given phone or vehicle, at most `window_minutes` apart; the same
     mast pushed by two agencies is one place (its normalised ref)."""
     found = await a.co_location(db, viewer_params(principal), id, window_minutes, _window(win), limit)
-    shape = _Shape(found, policy)
+    shape = AnalysisShape(found, policy)
     items = [{**i, "other": shape.node(i["other"]), "place": shape.node(i["place"])} for i in found["items"]]
-    await _audit(request, principal, "analytics.co_location", [id, *(i["other"] for i in found["items"])],
-                 len(items), purpose)
+    await audit_read(request, principal, "analytics.co_location", [id, *(i["other"] for i in found["items"])],
+                     len(items), purpose)
     return JSONResponse({"items": items, "total": found["total"], "withheld": shape.withheld(found["withheld"])})
 
 
@@ -265,8 +234,8 @@ async def handset_swaps(
     and the other phones used in them; for a handset, its phones; each pair with its first and
     last call and number of calls (a call's handset is the caller's)."""
     found = await a.handset_swaps(db, viewer_params(principal), id, _window(win))
-    shape = _Shape(found, policy)
+    shape = AnalysisShape(found, policy)
     items = [{**i, "phone": shape.node(i["phone"]), "handset": shape.node(i["handset"])} for i in found["items"]]
-    await _audit(request, principal, "analytics.handset_swaps",
-                 [id, *(x for i in found["items"] for x in (i["phone"], i["handset"]))], len(items), purpose)
+    await audit_read(request, principal, "analytics.handset_swaps",
+                     [id, *(x for i in found["items"] for x in (i["phone"], i["handset"]))], len(items), purpose)
     return JSONResponse({"items": items, "withheld": shape.withheld(found["withheld"])})
