@@ -22,10 +22,9 @@ from importers.events_import import (
     load_mapping,
     validate_file,
 )
-from service.core.settings import get_settings
 from tests import test_importers
-from tests.conftest import TEST_JWT_SECRET, TokenFactory, cypher
-from tests.test_importers import run_cli
+from tests.conftest import TokenFactory, cypher
+from tests.test_importers import run_cli, run_demo
 
 # The API under uvicorn (`api`) over a clean graph (`live`), as the other importers' tests have it.
 api, live = test_importers.api, test_importers.live
@@ -308,16 +307,8 @@ def test_demo_data_pushes_events_every_analysis_can_use(live: str, graph: neo4j.
     batches = list(generate_events(11, stats.scenes, batch_events=600, stats=events))
     assert batches == list(generate_events(11, stats.scenes, batch_events=600))  # deterministic
     assert batches != list(generate_events(12, stats.scenes, batch_events=600))
-    monkeypatch.setenv("OFAST_GRAPH_JWT_SECRET", TEST_JWT_SECRET)
-    get_settings.cache_clear()
-    try:
-        args = ("demo-data", "--size", "700", "--seed", "11", "--api-url", live, "--concurrency", "2",
-                "--batch-items", "600", "--json")
-        code, summary, stderr = run_cli(*args)
-        assert code == 0 and summary is not None, stderr
-        again_code, again, _ = run_cli(*args)
-    finally:
-        get_settings.cache_clear()
+    (code, summary, stderr), (again_code, again, _) = run_demo(monkeypatch, live, times=2)
+    assert code == 0 and summary is not None, stderr
     assert summary["refused"] == [] and summary["events"] == dict(events.events)
     by_kind = {r["k"]: r["n"] for r in cypher(graph, "MATCH (e:Event) RETURN e.kind AS k, count(*) AS n")}
     assert by_kind == dict(events.events) and by_kind["call"] > by_kind["transfer"] > by_kind["plate_read"] > 0

@@ -22,12 +22,11 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from service.access.auth import make_token
 from service.core.ids import identifier_id
-from service.core.settings import Settings, get_settings
+from service.core.settings import Settings
 from tests.builders import bearer, ent, link, push
-from tests.conftest import TEST_JWT_SECRET
 from tests.live import LiveService, ui_service
 from tests.neo4j_server import Neo4jServer
-from tests.test_importers import run_cli
+from tests.test_importers import run_demo
 from tests.test_ui import SHOTS, TIMEOUT_MS, browser, sign_in  # noqa: F401  (browser: the shared fixture)
 
 SMALL = ViewportSize(width=1280, height=720)
@@ -322,13 +321,7 @@ def test_the_demo_heads_phone_shows_its_calls_and_sim_changes(world: World, new_
     """`ofast-graph demo-data` (the README's demo) gives the head of a scene a handset that took
     three SIMs: its timeline draws the calls the API returns and the SIM changes. Last in this
     module: it adds the demo's scenes to the story's graph."""
-    monkeypatch.setenv("OFAST_GRAPH_JWT_SECRET", TEST_JWT_SECRET)
-    get_settings.cache_clear()
-    try:
-        code, summary, stderr = run_cli("demo-data", "--size", "700", "--seed", "11", "--api-url", world.service.url,
-                                        "--concurrency", "2", "--batch-items", "600", "--json")
-    finally:
-        get_settings.cache_clear()
+    [(code, summary, stderr)] = run_demo(monkeypatch, world.service.url)
     assert code == 0 and summary is not None and summary["refused"] == [], stderr[-2000:]
     with driver.session() as session:
         head = session.run(
