@@ -260,6 +260,7 @@ def _full_out(acc: str, extra: str = "") -> str:
             f"AND {event_full('e')}{extra}")
 
 
+@lru_cache
 def fan() -> str:
     """Accounts of `$accounts` paid by at least `$fan_min` distinct payers (fan-in) or paying at
     least `$fan_min` distinct payees (fan-out), over the transfers seen in full in the window."""
@@ -281,6 +282,7 @@ RETURN acc AS account, payers, n_in, amount_in, first_in, last_in, payees, n_out
 """
 
 
+@lru_cache
 def structuring() -> str:
     """Per account of `$accounts` and direction, the transfers seen in full just under the
     threshold (`$low` <= amount < `$threshold`), where there are at least `$min_count`."""
@@ -300,6 +302,7 @@ ORDER BY account, direction
 """
 
 
+@lru_cache
 def pass_through() -> str:
     """Accounts of `$accounts` that received at least `$pass_min` (transfers seen in full in the
     window) and sent at least `$ratio` of it on within `$days` (a duration) of receiving money: the
@@ -325,6 +328,7 @@ RETURN acc AS account, amount_in, n_in, amount_out, n_out, first_in, last_out
 """
 
 
+@lru_cache
 def withheld() -> str:
     """Transfers in the window to or from an account of `$accounts` that the viewer may know exist
     but not see, counted once each per owner agency."""

@@ -128,6 +128,7 @@ ORDER BY group, status
 """
 
 
+@lru_cache
 def recovery_by_year() -> str:
     """Assets seen in full by status and the year of their current status's date (`identified_on`,
     `seized_on`, `confiscated_on`, `released_on`; null when not given)."""
@@ -139,6 +140,7 @@ WITH a, CASE WHEN day IS NULL THEN [] ELSE [toString(date(day).year)] END AS gro
 {_valued('groups')}"""
 
 
+@lru_cache
 def recovery_by_department() -> str:
     """Assets seen in full by status and the département of the places they are LOCATED_AT, when
     the caller sees the link and the place in full (an asset at places of two départements counts
