@@ -15,7 +15,12 @@ from graph_schema.migrations import migrate
 from service import __version__
 from service.access.auth import TokenVerifier
 from service.access.policy import policy_from_file
-from service.api.middleware import BodyLimitMiddleware, JsonBodyMiddleware, RequestContextMiddleware
+from service.api.middleware import (
+    BodyLimitMiddleware,
+    BookmarkMiddleware,
+    JsonBodyMiddleware,
+    RequestContextMiddleware,
+)
 from service.api.openapi import install_openapi
 from service.api.routers import alerts as alerts_router
 from service.api.routers import analytics as analytics_router
@@ -117,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, settings.retry_after_seconds)
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BookmarkMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health.router)

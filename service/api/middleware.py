@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, body-size limit, request logs."""
+"""ASGI middleware: request ids, Neo4j bookmarks, body-size limit, request logs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.core import bookmarks
 from service.core.context import request_finished, request_started
 from service.core.errors import error_body
 from service.core.metrics import REQUEST_LATENCY
@@ -66,6 +67,43 @@ class RequestContextMiddleware:
                      ms=round(elapsed * 1000, 2))
             structlog.contextvars.unbind_contextvars("request_id")
             request_finished(token)
+
+
+class BookmarkMiddleware:
+    """Read-your-writes across replicas (`service.core.bookmarks`): the caller's `X-Neo4j-Bookmark`
+    values are what every transaction of the request waits for; a request that wrote answers with
+    the bookmark of its last write in the same header. A header that does not decode is a 400."""
+
+    _name = bookmarks.HEADER.lower().encode("latin-1")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        values = [v.decode("latin-1") for n, v in scope.get("headers", []) if n == self._name]
+        try:
+            seen = bookmarks.decode(values) if values else frozenset()
+        except bookmarks.InvalidBookmark as exc:
+            await send_error(send, 400, "invalid_bookmark", str(exc),
+                             {"header": bookmarks.HEADER,
+                              "expected": "values this service returned in that header, comma-separated"})
+            return
+        token = bookmarks.begin(seen)
+        causal = bookmarks.current()
+
+        async def send_with_bookmark(message: Message) -> None:
+            if message["type"] == "http.response.start" and causal is not None and causal.written:
+                message["headers"] = [*message.get("headers", []),
+                                      (self._name, bookmarks.encode(causal.written).encode("ascii"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_bookmark)
+        finally:
+            bookmarks.end(token)
 
 
 class BodyLimitMiddleware:

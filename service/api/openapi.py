@@ -46,6 +46,20 @@ COMMON_ERRORS = {
     "503": "Neo4j unavailable; retry after the Retry-After header",
 }
 PUBLIC_PATHS = {"/healthz", "/readyz"}
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+BOOKMARK_PARAMETER: dict[str, Any] = {
+    "name": "X-Neo4j-Bookmark", "in": "header", "required": False,
+    "description": "Read-your-writes across replicas: the `X-Neo4j-Bookmark` values earlier write responses "
+                   "carried (comma-separated, or the header repeated); the request waits until its database "
+                   "server has applied those writes. A value this service did not issue is a 400 `invalid_bookmark`.",
+    "schema": {"type": "string", "maxLength": 16384},
+}
+BOOKMARK_HEADER: dict[str, Any] = {
+    "description": "When the request wrote: the bookmark of its last transaction (URL-safe; opaque). Send it "
+                   "back on later requests, through any replica, to read at least what this one wrote.",
+    "schema": {"type": "string"},
+}
 
 
 def errors(specific: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -103,6 +117,11 @@ def install_openapi(app: FastAPI) -> None:
                     }
                 if path not in PUBLIC_PATHS:
                     operation["security"] = [{"bearer": []}]
+                    operation.setdefault("parameters", []).append(BOOKMARK_PARAMETER)
+                    if method in WRITE_METHODS:
+                        for code, response in responses.items():
+                            if code.startswith("2"):
+                                response.setdefault("headers", {})["X-Neo4j-Bookmark"] = BOOKMARK_HEADER
         for name in ("HTTPValidationError", "ValidationError"):
             components["schemas"].pop(name, None)
         app.openapi_schema = spec

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ class AuditLog:
             result_count=result_count))
         self._to_journal.append(pending)
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_journal())
+            self._writer = asyncio.create_task(self._write_journal(), context=contextvars.Context())
         # shield: cancelling this caller must not cancel the future other code resolves.
         await asyncio.shield(pending.done)
 
@@ -166,7 +167,9 @@ class AuditLog:
 
     def _start_mover(self) -> None:
         if self._mover is None or self._mover.done():
-            self._mover = asyncio.create_task(self._move())
+            # A fresh context: started from inside a request, the mover would otherwise carry that
+            # request's id and bookmarks into every later transaction.
+            self._mover = asyncio.create_task(self._move(), context=contextvars.Context())
 
     async def _move(self) -> None:
         backoff = 0.05

@@ -2,6 +2,9 @@
 
 Reads go through `execute_read` (one query: `execute_query` with read routing), writes through
 `execute_write`, so the same code runs against a single server or a routed cluster (`neo4j://`).
+Every transaction waits for the request's bookmarks and a write records its own
+(`service.core.bookmarks`): read-your-writes across replicas of a cluster.
+
 Driver errors that mean "Neo4j is not there right now" surface as `Unavailable` (HTTP 503 with
 Retry-After), through `service.core.errors.unavailable`, the one place that maps them; any other
 driver error (a query Neo4j refuses) propagates, to leave as a logged 500.
@@ -18,10 +21,11 @@ from typing import Any, TypeVar
 
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
-from neo4j.exceptions import TransientError
+from neo4j.exceptions import ClientError, TransientError
 from neo4j.graph import Node, Path, Relationship
 
-from service.core.errors import UNAVAILABLE_ERRORS, unavailable
+from service.core import bookmarks
+from service.core.errors import UNAVAILABLE_ERRORS, ApiError, unavailable
 from service.core.metrics import NEO4J_LATENCY
 from service.core.settings import Settings
 
@@ -55,6 +59,17 @@ def make_driver(settings: Settings) -> AsyncDriver:
 
 
 _GRAPH_TYPES = (Node, Relationship, Path)
+_INVALID_BOOKMARK = ("Neo.ClientError.Transaction.InvalidBookmark",
+                     "Neo.ClientError.Transaction.InvalidBookmarkMixture")
+
+
+def _refuse_bad_bookmark(exc: ClientError) -> None:
+    """Neo4j refusing the caller's bookmarks is the caller's mistake (400); any other client error
+    is a query of ours Neo4j refuses, left to propagate (a logged 500)."""
+    if exc.code in _INVALID_BOOKMARK:
+        raise ApiError(400, "invalid_bookmark",
+                       f"the {bookmarks.HEADER} header holds a bookmark Neo4j does not know; send back only "
+                       f"the values this service returned in that header") from exc
 
 
 def plain(record: neo4j.Record) -> dict[str, Any]:
@@ -68,6 +83,14 @@ def plain(record: neo4j.Record) -> dict[str, Any]:
     return out
 
 
+def _records(query: str, params: dict[str, Any]) -> Work[list[dict[str, Any]]]:
+    async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+        result = await tx.run(query, params)
+        return [plain(record) async for record in result]
+
+    return work
+
+
 class Database:
     """Holds the driver and the database name; runs units of work in managed transactions."""
 
@@ -78,10 +101,14 @@ class Database:
 
     async def read(self, work: Work[T]) -> T:
         started = time.perf_counter()
+        causal = bookmarks.current()
         try:
-            async with self.driver.session(database=self.database,
-                                           default_access_mode=neo4j.READ_ACCESS) as session:
+            async with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS,
+                                           bookmarks=causal.wait_for() if causal else None) as session:
                 return await session.execute_read(work)
+        except ClientError as exc:
+            _refuse_bad_bookmark(exc)
+            raise
         except UNAVAILABLE_ERRORS as exc:
             raise unavailable(exc, self.retry_after) from exc
         finally:
@@ -90,10 +117,20 @@ class Database:
     async def write(self, work: Work[T]) -> T:
         started = time.perf_counter()
         try:
+            causal = bookmarks.current()
             for attempt in itertools.count():
                 try:
-                    async with self.driver.session(database=self.database) as session:
-                        return await session.execute_write(work)
+                    async with self.driver.session(database=self.database,
+                                                   bookmarks=causal.wait_for() if causal else None) as session:
+                        result = await session.execute_write(work)
+                        if causal is not None:
+                            # Started after everything the request saw and wrote, so its bookmark
+                            # stands for all of it.
+                            causal.written = frozenset((await session.last_bookmarks()).raw_values)
+                        return result
+                except ClientError as exc:
+                    _refuse_bad_bookmark(exc)
+                    raise
                 except TransientError as exc:
                     # A deadlock is two writers of the same data, not Neo4j away: the driver's
                     # short retry budget (sized for an outage) is spent; back off with jitter so
@@ -117,6 +154,8 @@ class Database:
         retries. No bookmark manager, as with the sessions of `read()` / `write()`: the driver's
         default one would chain every `execute_query` call after the previous ones.
         """
+        if (causal := bookmarks.current()) is not None and causal.wait_for() is not None:
+            return await self.read(_records(query, params))  # execute_query takes no bookmarks of its own
         started = time.perf_counter()
         try:
             result = await self.driver.execute_query(query, params, database_=self.database,
@@ -129,12 +168,7 @@ class Database:
 
     async def write_records(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Run one write query in its own transaction and return its records as dicts."""
-
-        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-            result = await tx.run(query, params)
-            return [plain(record) async for record in result]
-
-        return await self.write(work)
+        return await self.write(_records(query, params))
 
     async def close(self) -> None:
         await self.driver.close()
