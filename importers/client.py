@@ -10,15 +10,20 @@ on 503 (honouring `Retry-After`), on timeouts and on connection errors, with exp
 backoff and jitter. Resending is safe because `POST /v1/ingest` is idempotent: a batch that
 was committed before the answer got lost comes back `unchanged`. A 4xx is the caller's
 mistake and is raised at once as `ApiRequestError`, carrying the server's error body.
+
+Every request carries the bookmarks of the client's writes (`X-Neo4j-Bookmark`): behind a load
+balancer over several replicas and a Neo4j cluster, what the client reads — through any replica —
+is at least what it wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -40,6 +45,9 @@ __all__ = [
     "RetryPolicy",
     "split_batch",
 ]
+
+#: Read-your-writes across replicas: write answers carry it, every request sends it back.
+BOOKMARK_HEADER = "X-Neo4j-Bookmark"
 
 #: Statuses that mean "not now" rather than "not this": the same request may succeed later.
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -330,6 +338,7 @@ class BaseIngestClient(Generic[TransportT, HttpT]):
     - `transport`: an httpx transport instead of the default one (proxies, local sockets,
       `httpx.HTTPTransport(...)` options); the default speaks plain HTTP to `base_url`.
     - `on_retry(attempt, reason, delay)`: called before each wait, for logs or progress bars.
+    - `bookmarks`: another client's `bookmarks`, to read through this one at least what it wrote.
     """
 
     def __init__(
@@ -344,6 +353,7 @@ class BaseIngestClient(Generic[TransportT, HttpT]):
         transport: TransportT | None = None,
         on_retry: Callable[[int, str, float], None] | None = None,
         seed: int | None = None,
+        bookmarks: Iterable[str] = (),
     ) -> None:
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
@@ -357,6 +367,31 @@ class BaseIngestClient(Generic[TransportT, HttpT]):
             headers["X-Source-System"] = source_system
         self._http: HttpT = self._open(transport, base_url=self.base_url, headers=headers, limits=LIMITS,
                                        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+        # Bookmarks of this client's writes not yet covered by a later one: sent with every request,
+        # so a read through any replica sees at least what this client wrote. A write's answer
+        # covers the bookmarks it was sent with; those of writes answered meanwhile (other threads)
+        # are kept beside it.
+        self._bookmarks: set[str] = set(bookmarks)
+        self._bookmarks_lock = threading.Lock()
+
+    @property
+    def bookmarks(self) -> frozenset[str]:
+        """The `X-Neo4j-Bookmark` values this client sends (opaque)."""
+        with self._bookmarks_lock:
+            return frozenset(self._bookmarks)
+
+    def _causal_headers(self, headers: Mapping[str, str] | None) -> tuple[dict[str, str], frozenset[str]]:
+        sent = self.bookmarks
+        out = dict(headers or {})
+        if sent:
+            out[BOOKMARK_HEADER] = ",".join(sorted(sent))
+        return out, sent
+
+    def _remember(self, outcome: httpx.Response | httpx.TransportError, sent: frozenset[str]) -> None:
+        if isinstance(outcome, httpx.Response) and (new := outcome.headers.get(BOOKMARK_HEADER)):
+            with self._bookmarks_lock:
+                self._bookmarks -= sent
+                self._bookmarks.add(new)
 
     def _open(self, transport: TransportT | None, **options: Any) -> HttpT:
         raise NotImplementedError
@@ -414,10 +449,14 @@ class IngestClient(BaseIngestClient[httpx.BaseTransport, httpx.Client]):
 
     def _send(self, method: str, path: str, json: Any, params: Mapping[str, Any] | None,
               headers: Mapping[str, str] | None) -> httpx.Response | httpx.TransportError:
+        causal, sent = self._causal_headers(headers)
+        outcome: httpx.Response | httpx.TransportError
         try:
-            return self._http.request(method, path, json=json, params=params, headers=headers)
+            outcome = self._http.request(method, path, json=json, params=params, headers=causal)
         except httpx.TransportError as exc:  # timeouts included
-            return exc
+            outcome = exc
+        self._remember(outcome, sent)
+        return outcome
 
     # -- API -------------------------------------------------------------------------------
     def push(self, batch: Mapping[str, Any]) -> IngestResult:
@@ -500,10 +539,14 @@ class AsyncIngestClient(BaseIngestClient[httpx.AsyncBaseTransport, httpx.AsyncCl
 
     async def _send(self, method: str, path: str, json: Any, params: Mapping[str, Any] | None,
                     headers: Mapping[str, str] | None) -> httpx.Response | httpx.TransportError:
+        causal, sent = self._causal_headers(headers)
+        outcome: httpx.Response | httpx.TransportError
         try:
-            return await self._http.request(method, path, json=json, params=params, headers=headers)
+            outcome = await self._http.request(method, path, json=json, params=params, headers=causal)
         except httpx.TransportError as exc:  # timeouts included
-            return exc
+            outcome = exc
+        self._remember(outcome, sent)
+        return outcome
 
     async def push(self, batch: Mapping[str, Any]) -> IngestResult:
         """POST a batch to /v1/ingest, in as many requests as `max_items` requires."""

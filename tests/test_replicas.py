@@ -33,6 +33,7 @@ import pytest
 
 from bench import load
 from bench.process import api_env
+from importers.client import IngestClient
 from service.core import bookmarks
 from service.core import ids as core_ids
 from tests.builders import Auth, person, uses
@@ -264,6 +265,14 @@ def test_a_bookmark_from_one_replica_is_honoured_by_another(fleet: Fleet, auth: 
                               "X-Purpose": "bookmarks"}, params={"type": "Phone", "value": shared_phone(0)})
         assert r.status_code == 200, r.text
 
+    # The importers' client sends its writes' bookmarks, and hands them to a client of another replica.
+    token_ = auth("police", "investigator")["Authorization"].removeprefix("Bearer ")
+    with IngestClient(fleet.url(0), token_) as first:
+        first.push({"entities": [person("police-BM3", first_name="Lina", last_name="Ouali")]})
+        assert first.bookmarks
+        with IngestClient(fleet.url(2), token_, bookmarks=first.bookmarks) as second:
+            assert second.get_entity(core_ids.entity_id("police", "Person", "police-BM3"))["id"]
+    with httpx.Client() as http:
         forged = bookmarks.encode(frozenset({"FB:not-a-bookmark"}))
         for bad in ("%%%", "bm!", "e30", forged, ",".join([token] * (bookmarks.MAX_TOKENS + 1))):
             for method, path, body in (("GET", f"/v1/entities/{entity}", None),

@@ -307,9 +307,16 @@ def test_target_manager_validates_a_proposal_and_analyst_sees_no_buttons(world: 
     manager.fill("#form-active textarea[name='reason']", "Validated at the weekly OFAST board")
     manager.select_option("#form-active select[name='lead_agency']", "police")
     manager.fill("#form-active input[name='lead_unit']", "OFAST-Marseille")
+    sent: list[tuple[str, str, str | None]] = []
+    manager.on("request", lambda req: sent.append((req.method, req.url, req.headers.get("x-neo4j-bookmark"))))
     manager.click("#form-active button[type='submit']")
     expect(manager.locator("#target-page")).to_have_attribute("data-status", "active")
     expect(manager.locator("#history")).to_contain_text("Validated at the weekly OFAST board")
+    # The transition's bookmark is kept by the tab and sent with the reads that follow (read-your-writes).
+    kept = manager.evaluate("() => JSON.parse(sessionStorage.getItem('ofast-graph.bookmarks') || '[]')")
+    assert len(kept) == 1, kept
+    posted = next(i for i, (method, url, _) in enumerate(sent) if method == "POST" and "/transitions" in url)
+    assert any(method == "GET" and bookmark == kept[0] for method, _, bookmark in sent[posted + 1:]), sent
     expect(manager.locator("button.wf-suspended")).to_be_visible()
     expect(manager.locator("#evidence")).to_contain_text("cases")
     shot(manager, "target-validated")

@@ -3,6 +3,25 @@
 
 const TOKEN_KEY = "ofast-graph.token";
 const PURPOSE_KEY = "ofast-graph.purpose";
+const BOOKMARKS_KEY = "ofast-graph.bookmarks";
+const BOOKMARK_HEADER = "X-Neo4j-Bookmark";
+const MAX_BOOKMARKS = 32; // the service refuses more in one header
+
+// Read-your-writes behind several replicas: the bookmarks of this tab's writes go with every
+// request, so what a page shows after a change includes the change, whichever replica answers.
+// A write's answer covers the bookmarks it was sent with; others (concurrent writes) are kept.
+const bookmarks = {
+  get() {
+    try { return JSON.parse(sessionStorage.getItem(BOOKMARKS_KEY) || "[]"); } catch { return []; }
+  },
+  remember(sent, fresh) {
+    if (!fresh) return;
+    const kept = this.get().filter((b) => !sent.includes(b));
+    kept.push(fresh);
+    sessionStorage.setItem(BOOKMARKS_KEY, JSON.stringify(kept.slice(-MAX_BOOKMARKS)));
+  },
+  clear() { sessionStorage.removeItem(BOOKMARKS_KEY); },
+};
 
 export class ApiError extends Error {
   constructor(status, code, message, details) {
@@ -23,7 +42,7 @@ export const session = {
     if (value) sessionStorage.setItem(PURPOSE_KEY, value); else sessionStorage.removeItem(PURPOSE_KEY);
   },
   me: null,
-  clear() { this.token = ""; this.me = null; },
+  clear() { this.token = ""; this.me = null; bookmarks.clear(); },
 };
 
 function query(params) {
@@ -40,6 +59,8 @@ export async function api(method, path, { params, body, headers, as } = {}) {
   const h = { Accept: "application/json", ...headers };
   if (session.token) h.Authorization = `Bearer ${session.token}`;
   if (session.purpose) h["X-Purpose"] = session.purpose;
+  const sent = bookmarks.get();
+  if (sent.length) h[BOOKMARK_HEADER] = sent.join(",");
   let payload;
   if (body !== undefined) {
     h["Content-Type"] = "application/json";
@@ -51,6 +72,7 @@ export async function api(method, path, { params, body, headers, as } = {}) {
   } catch (err) {
     throw new ApiError(0, "network", "the service cannot be reached", String(err));
   }
+  bookmarks.remember(sent, response.headers.get(BOOKMARK_HEADER));
   if (!response.ok) {
     let err = { code: `http_${response.status}`, message: response.statusText || "request failed" };
     try {
