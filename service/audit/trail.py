@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from service.audit.chain import MOVE_BATCH, append, new_record
 from service.audit.verify import replay_orphans
 from service.core.context import current_request_id, requests_in_flight
 from service.core.db import Database
+from service.core.metrics import AUDIT_UNMOVED
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +77,12 @@ class AuditLog:
         self._urgent = asyncio.Event()
         self._closing = False
         self.syncs = 0  # journal syncs so far (each covers every record queued when it started)
+        # The process's one audit log reports its backlog (weakly: tests create many logs).
+        backlog = weakref.WeakMethod(self._unmoved)
+        AUDIT_UNMOVED.set_function(lambda: float(m()) if (m := backlog()) is not None else 0.0)
+
+    def _unmoved(self) -> int:
+        return self._journaled - self._moved
 
     # -- recording --------------------------------------------------------------------------------
 

@@ -27,6 +27,11 @@ HOOK_FAILING = Gauge("ofast_graph_hook_queue_failing_tasks", "Hook tasks whose l
 HOOK_TASKS = Counter("ofast_graph_hook_tasks_total", "Hook tasks worked by this process, by kind and outcome",
                      ["kind", "outcome"])
 
+# Records a process has made durable in its journal but not yet moved into the Neo4j chain: grows
+# while Neo4j is away or slow; what a replica killed now would leave for its restart to replay.
+AUDIT_UNMOVED = Gauge("ofast_graph_audit_journal_records",
+                      "Audit records in this process's journal, not yet in the Neo4j chain")
+
 ALERT_KINDS = ("shared_identifier", "objective_overlap", "possible_match", "late_hit")
 for _kind in ALERT_KINDS:  # every kind is a series from the start, so a rate over it never starts blank
     ALERTS_RAISED.labels(_kind)
