@@ -1,6 +1,6 @@
 """Load: concurrent pushers and readers against a running service for a fixed time, then exactly-once checks.
 
-    python -m bench.load --seconds 120 [--pushers 8] [--readers 16] [--persons 20] [--workers 1]
+    python -m bench.load --seconds 120 [--pushers 8] [--readers 16] [--persons 20] [--workers 1] [--replicas 1,3]
     python -m bench --only load --load-seconds 120
 
 `P` pushers (one agency each, in turn police, gendarmerie, douane) send batches of distinct
@@ -285,12 +285,15 @@ def _retry_after(response: httpx.Response) -> float:
         return 0.5
 
 
-async def drive(base_url: str, push_tokens: Mapping[str, str], read_tokens: Sequence[tuple[str, str]],
-                cfg: LoadConfig) -> LoadRun:
+async def drive(base_url: str | Sequence[str], push_tokens: Mapping[str, str],
+                read_tokens: Sequence[tuple[str, str]], cfg: LoadConfig) -> LoadRun:
     """Run the workload against `base_url` for `cfg.seconds`, then up to `cfg.grace` for requests in flight.
 
+    Several base URLs are replicas: pusher / reader `i` starts on replica `i mod n`, and a pusher
+    whose request is lost in transport re-sends it through the next one, as behind a load balancer.
     `push_tokens`: agency -> token with `ingest`; `read_tokens`: (agency, token) with `read`.
     """
+    urls = [base_url] if isinstance(base_url, str) else list(base_url)
     recorder, pools = Recorder(), Pools()
     batches: list[Batch] = []
     run = LoadRun(cfg, batches, recorder, 0.0)
@@ -301,7 +304,7 @@ async def drive(base_url: str, push_tokens: Mapping[str, str], read_tokens: Sequ
     limits = httpx.Limits(max_connections=cfg.pushers + cfg.readers + 4,
                           max_keepalive_connections=cfg.pushers + cfg.readers + 4, keepalive_expiry=2.0)
 
-    async def send(http: httpx.AsyncClient, batch: Batch, op: str, rng: random.Random,
+    async def send(replica: int, batch: Batch, op: str, rng: random.Random,
                    attempts: list[str]) -> tuple[dict[str, Any] | None, str]:
         """POST the batch until acknowledged, refused, or out of time: (answer or None, error)."""
         payload = json.dumps(batch.body).encode()
@@ -310,10 +313,11 @@ async def drive(base_url: str, push_tokens: Mapping[str, str], read_tokens: Sequ
         while True:
             started = time.perf_counter()
             try:
-                response = await http.post("/v1/ingest", content=payload, headers=headers)
+                response = await clients[replica % len(clients)].post("/v1/ingest", content=payload, headers=headers)
             except httpx.HTTPError as exc:  # the batch may or may not have been committed: resend
                 recorder.failure(op, exc, time.perf_counter() - started)
                 attempts.append(type(exc).__name__)
+                replica += 1  # through another replica, if there are several
                 delay = 0.5
             else:
                 recorder.response(op, response.status_code, time.perf_counter() - started,
@@ -340,10 +344,10 @@ async def drive(base_url: str, push_tokens: Mapping[str, str], read_tokens: Sequ
         acked[batch.pusher].append(batch)
         pools.add(batch)
 
-    async def push_one(http: httpx.AsyncClient, batch: Batch, rng: random.Random) -> None:
+    async def push_one(replica: int, batch: Batch, rng: random.Random) -> None:
         batches.append(batch)
         try:
-            body, batch.error = await send(http, batch, "ingest", rng, batch.attempts)
+            body, batch.error = await send(replica, batch, "ingest", rng, batch.attempts)
         except asyncio.CancelledError:
             batch.status, batch.error = "failed", "still in flight at the end of the grace period: cancelled"
             raise
@@ -352,19 +356,19 @@ async def drive(base_url: str, push_tokens: Mapping[str, str], read_tokens: Sequ
         else:
             acknowledge(batch, body)
 
-    async def pusher(http: httpx.AsyncClient, p: int, k: int) -> None:
+    async def pusher(p: int, k: int) -> None:
         rng = random.Random(f"{cfg.seed}/pusher/{p}")
         while time.monotonic() < deadline:
             if k % cfg.repush_every == 0 and acked[p]:
                 again = rng.choice(acked[p])
-                body, _ = await send(http, again, "repush", rng, [])
+                body, _ = await send(p, again, "repush", rng, [])
                 if body is not None:
                     run.repushes += 1
                     run.repush_changed += sum(item["status"] != "unchanged"
                                               for item in [*body["entities"], *body["links"]])
                 if time.monotonic() >= deadline:
                     break
-            await push_one(http, make_batch(cfg, p, k), rng)
+            await push_one(p, make_batch(cfg, p, k), rng)
             k += 1
 
     def read_request(op: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
@@ -394,7 +398,8 @@ async def drive(base_url: str, push_tokens: Mapping[str, str], read_tokens: Sequ
                      "" if response.status_code == 200 else response.text)
         return response.status_code
 
-    async def reader(http: httpx.AsyncClient, r: int) -> None:
+    async def reader(r: int) -> None:
+        http = clients[r % len(clients)]
         rng = random.Random(f"{cfg.seed}/reader/{r}")
         _, token = read_tokens[r % len(read_tokens)]
         headers = {"Authorization": f"Bearer {token}", "X-Purpose": cfg.purpose}
@@ -406,23 +411,27 @@ async def drive(base_url: str, push_tokens: Mapping[str, str], read_tokens: Sequ
             elif status in RETRYABLE:
                 await asyncio.sleep(cfg.max_backoff * rng.uniform(0.5, 1.0))  # honouring Retry-After, capped
 
-    async with httpx.AsyncClient(base_url=base_url, timeout=cfg.timeout, limits=limits) as http:
-        # Warm-up, untimed: pusher 0's first batch, then each read once (query plans, caches),
-        # so that the figures are of the steady state and readers know ids from the first second.
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=u, timeout=cfg.timeout, limits=limits))
+                   for u in urls]
+        # Warm-up, untimed: pusher 0's first batch, then each read once on each replica (query
+        # plans, caches), so that the figures are of the steady state and readers know ids from
+        # the first second.
         deadline = time.monotonic() + 120
         warm_rng = random.Random(cfg.seed)
-        await push_one(http, make_batch(cfg, 0, 0), warm_rng)
+        await push_one(0, make_batch(cfg, 0, 0), warm_rng)
         if not pools.persons:
             raise RuntimeError(f"the warm-up batch was not acknowledged: {batches[0].error}")
         run.warmup, recorder = recorder, Recorder()
         headers = {"Authorization": f"Bearer {read_tokens[0][1]}", "X-Purpose": cfg.purpose}
-        await asyncio.gather(*(read(http, op, headers, random.Random(op), run.warmup) for op in READ_OPS))
+        await asyncio.gather(*(read(http, op, headers, random.Random(op), run.warmup)
+                               for http in clients for op in READ_OPS))
         run.recorder = recorder
         started = time.monotonic()
         deadline = started + cfg.seconds
         run.started, run.deadline = started, deadline
-        tasks = [asyncio.create_task(pusher(http, p, 1 if p == 0 else 0)) for p in range(cfg.pushers)]
-        tasks += [asyncio.create_task(reader(http, r)) for r in range(cfg.readers)]
+        tasks = [asyncio.create_task(pusher(p, 1 if p == 0 else 0)) for p in range(cfg.pushers)]
+        tasks += [asyncio.create_task(reader(r)) for r in range(cfg.readers)]
         _, pending = await asyncio.wait(tasks, timeout=cfg.seconds + cfg.grace)
         for task in pending:
             task.cancel()
@@ -648,47 +657,64 @@ def tokens(settings: Settings) -> tuple[dict[str, str], list[tuple[str, str]]]:
 
 
 def run(cfg: LoadConfig, workers: int = 1, settings: Settings | None = None, write_docs: bool = True,
-        log: bool = True) -> dict[str, Any]:
-    """The bench mode: wipe the configured Neo4j, serve the API, drive the load, verify, write the docs."""
+        log: bool = True, replicas: int = 1) -> dict[str, Any]:
+    """The bench mode: wipe the configured Neo4j, serve the API (`replicas` processes of `workers`
+    workers, each with its own state folder, over the routing `neo4j://` URI), drive the load,
+    verify, and (`write_docs`) write the docs with this result alone."""
     settings = settings or get_settings()
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if log else (lambda msg: None)
     uri, user, password = connection_params(settings)
+    routed = uri.replace("bolt://", "neo4j://", 1)
     result: dict[str, Any] = {"machine": machine(uri, (user, password)), "load_avg_start": os.getloadavg(),
-                              "uptime_start": _uptime(), "workers": workers}
+                              "uptime_start": _uptime(), "workers": workers, "replicas": replicas,
+                              "neo4j_uri_scheme": routed.split(":", 1)[0]}
     with neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF") as driver:
         migrate_schema(uri, (user, password), settings.neo4j_database)
         wipe(driver, settings.neo4j_database)
         with tempfile.TemporaryDirectory(prefix="ofast-load-") as state:
             secret = secrets.token_hex(32)
-            env = api_env(uri, user, password, secret, neo4j_database=settings.neo4j_database, state_dir=state)
-            port = free_port()
-            api_log = Path(state) / "api.log"
-            with api_log.open("ab") as out:
-                proc = subprocess.Popen([*CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
-                                         "--workers", str(workers)],
-                                        env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-            base = f"http://127.0.0.1:{port}"
+            envs = [api_env(routed, user, password, secret, neo4j_database=settings.neo4j_database,
+                            state_dir=f"{state}/replica-{i}") for i in range(replicas)]
+            logs = [Path(state) / f"api-{i}.log" for i in range(replicas)]
+            procs: list[subprocess.Popen[bytes]] = []
+            bases = []
             try:
-                wait_ready(base, proc)
+                for env, api_log in zip(envs, logs, strict=True):
+                    port = free_port()
+                    with api_log.open("ab") as out:
+                        procs.append(subprocess.Popen([*CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                                       "--workers", str(workers)],
+                                                      env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT))
+                    bases.append(f"http://127.0.0.1:{port}")
+                for base, proc in zip(bases, procs, strict=True):
+                    wait_ready(base, proc)
                 push, read = tokens(settings.model_copy(update={"jwt_secret": secret}))
-                say(f"load: {cfg.pushers} pushers, {cfg.readers} readers, {cfg.seconds:.0f} s against {base} "
-                    f"(Neo4j {uri}); load average {os.getloadavg()[0]:.2f}")
-                load = asyncio.run(drive(base, push, read, cfg))
+                say(f"load: {cfg.pushers} pushers, {cfg.readers} readers, {cfg.seconds:.0f} s against "
+                    f"{' '.join(bases)} (Neo4j {routed}); load average {os.getloadavg()[0]:.2f}")
+                load = asyncio.run(drive(bases, push, read, cfg))
                 result["load_avg_end"] = os.getloadavg()
                 result["uptime_end"] = _uptime()
             finally:
-                stop(proc)
+                for proc in procs:
+                    stop(proc)
             result["figures"] = figures(load)
-            result["figures"]["neo4j_deadlock_retries"] = deadlock_retries(api_log)
+            result["figures"]["neo4j_deadlock_retries"] = sum(deadlock_retries(api_log) for api_log in logs)
             say("load: verifying the graph and the audit chain…")
             result["graph"] = verify_graph(driver, settings.neo4j_database, load)
-            result["audit"] = verify_audit(env, load)
+            for env in envs[1:]:  # each replica's journal is replayed from its own folder, if any is left
+                verify_audit(env)
+            result["audit"] = verify_audit(envs[0], load)
     result["config"] = asdict(cfg)
     if write_docs:
-        RESULT_JSON.parent.mkdir(parents=True, exist_ok=True)
-        RESULT_JSON.write_text(json.dumps(result, indent=2) + "\n")
-        RESULT_MD.write_text(render(result))
+        write(result)
     return result
+
+
+def write(*results: dict[str, Any]) -> None:
+    """docs/benchmarks/load.json (`{"runs": [...]}`) and docs/benchmarks-load.md, one section a run."""
+    RESULT_JSON.parent.mkdir(parents=True, exist_ok=True)
+    RESULT_JSON.write_text(json.dumps({"runs": list(results)}, indent=2) + "\n")
+    RESULT_MD.write_text(render(*results))
 
 
 def summary(fig: dict[str, Any], graph: dict[str, Any] | None = None, audit: dict[str, Any] | None = None) -> str:
@@ -721,15 +747,35 @@ def summary(fig: dict[str, Any], graph: dict[str, Any] | None = None, audit: dic
     return "\n".join(lines)
 
 
-def render(result: dict[str, Any]) -> str:
+def render(*results: dict[str, Any]) -> str:
+    out = ["# Load benchmark", "",
+           "Produced by `python -m bench --only load --load-seconds S` (or `python -m bench.load --seconds S",
+           "--replicas 1,3`), which wipes the configured Neo4j. Concurrent pushers and readers against API",
+           "processes on 127.0.0.1 (one, or several replicas with their own state folders behind a client-side",
+           "round robin, over the routing `neo4j://` URI) for a fixed time, then checks on the graph",
+           "(`bench/load.py` describes the workload).", ""]
+    if len(results) > 1:
+        out += ["| replicas | items/s | reads/s | errors (5xx / 503 / transport) | checks |",
+                "| --- | --- | --- | --- | --- |"]
+        for r in results:
+            e = r["figures"]["errors_total"]
+            out.append(f"| {r.get('replicas', 1)} | {r['figures']['ingest']['items_per_s']:,} | "
+                       f"{r['figures']['reads']['reads_per_s']} | {e['5xx']} / {e['503']} / {e['transport']} | "
+                       f"{'pass' if r['graph']['ok'] and r['audit'].get('ok') else 'FAIL'} |")
+        out += ["", "On 2 cores the replicas share the same CPUs as Neo4j: throughput is not expected to grow with",
+                "them; what the comparison checks is that several replicas stay correct (no errors, exactly once).", ""]
+    for result in results:
+        out += _render_run(result, len(results) > 1)
+    return "\n".join(out)
+
+
+def _render_run(result: dict[str, Any], titled: bool) -> list[str]:
     fig, graph, audit, m = result["figures"], result["graph"], result["audit"], result["machine"]
     ing, reads = fig["ingest"], fig["reads"]
-    out = ["# Load benchmark", "",
-           "Produced by `python -m bench --only load --load-seconds S` (or `python -m bench.load --seconds S`),",
-           "which wipes the configured Neo4j. Concurrent pushers and readers against one API process on",
-           "127.0.0.1 for a fixed time, then checks on the graph (`bench/load.py` describes the workload).", "",
-           f"{m['date']} — {m['cores']} cores ({m['cpu']}), Neo4j {m['neo4j']}, Python {m['python']}, "
-           f"{result['workers']} API worker(s). Load average (1/5/15 min) at start "
+    out = [f"## {result.get('replicas', 1)} replica(s)", ""] if titled else []
+    out += [f"{m['date']} — {m['cores']} cores ({m['cpu']}), Neo4j {m['neo4j']}, Python {m['python']}, "
+           f"{result.get('replicas', 1)} API replica(s) of {result['workers']} worker(s). "
+           f"Load average (1/5/15 min) at start "
            f"{'/'.join(f'{x:.2f}' for x in result['load_avg_start'])}, at end "
            f"{'/'.join(f'{x:.2f}' for x in result.get('load_avg_end', ()))} — the machine is shared.", "",
            "| pushers | readers | seconds | items/s | batches/s | reads/s | batches (items each) | unacknowledged |",
@@ -764,7 +810,7 @@ def render(result: dict[str, Any]) -> str:
             f"({audit.get('successful_requests')} successful requests).",
             f"- Overall: **{'pass' if graph['ok'] and audit.get('ok') else 'FAIL'}**"
             + (f" — {'; '.join(graph['problems'])}" if graph["problems"] else ""), ""]
-    return "\n".join(out)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -773,7 +819,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pushers", type=int, default=8)
     parser.add_argument("--readers", type=int, default=16)
     parser.add_argument("--persons", type=int, default=20, help="persons per batch (about 5.4 items each)")
-    parser.add_argument("--workers", type=int, default=1, help="API worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="API worker processes (of each replica)")
+    parser.add_argument("--replicas", default="1",
+                        help="API replicas, or a comma-separated list of counts to run one after the other (1,3)")
     parser.add_argument("--shared-phones", type=int, default=128, help="size of the pool of shared phones")
     parser.add_argument("--shared-every", type=int, default=10, help="one person in N uses (another calls) one")
     parser.add_argument("--seed", type=int, default=7)
@@ -781,9 +829,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     cfg = LoadConfig(pushers=args.pushers, readers=args.readers, seconds=args.seconds, persons=args.persons,
                      shared_phones=args.shared_phones, shared_every=max(2, args.shared_every), seed=args.seed)
-    result = run(cfg, workers=args.workers, write_docs=not args.no_docs)
-    print(summary(result["figures"], result["graph"], result["audit"]))
-    if not (result["graph"]["ok"] and result["audit"].get("ok")):
+    try:
+        counts = [int(n) for n in args.replicas.split(",")]
+    except ValueError:
+        parser.error(f"--replicas: counts separated by commas, not {args.replicas!r}")
+    if not counts or min(counts) < 1:
+        parser.error("--replicas: every count is at least 1")
+    results = []
+    for n in counts:
+        result = run(cfg, workers=args.workers, write_docs=False, replicas=n)
+        print(f"{n} replica(s): " + summary(result["figures"], result["graph"], result["audit"]))
+        results.append(result)
+    if not args.no_docs:
+        write(*results)
+    if not all(r["graph"]["ok"] and r["audit"].get("ok") for r in results):
         sys.exit(1)
 
 
