@@ -14,6 +14,7 @@ Every value is a parameter (`$viewer`, `$count_all`, `$since`, `$until`).
 from __future__ import annotations
 
 from service.access.visibility import node_full
+from service.queries.places import department_of_territory
 
 # Seizures by month (YYYY-MM of `date`) and drug. Quantities are summed per unit family:
 # weights in kilograms (g and kg), litres, and doses apart.
@@ -56,8 +57,7 @@ WHERE EXISTS {{
     MATCH (n)<-[:SEIZED_FROM]-(:Seizure)-[:SEIZED_IN]->(c:Case)
     WHERE c.status IN ['open', 'judicial'] AND ($count_all OR {node_full('c')})
   }}
-WITH n, trim(replace(last(split(coalesce(n.territory, ''), '(')), ')', '')) AS code
-WITH n, CASE WHEN code =~ '(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-6])' THEN code ELSE 'unknown' END AS department
+WITH n, {department_of_territory('n.territory')} AS department
 RETURN department, count(n) AS networks, collect(DISTINCT n.kind) AS kinds
 ORDER BY networks DESC, department
 """

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from graph_schema import get_schema
 from service.access.visibility import node_full, node_known, node_view, rel_full, rel_known
+from service.queries.places import department_of_insee
 
 MAX_DEPTH = 6
 HOLDERS = ("Person", "Company", "Network")
@@ -105,13 +106,6 @@ RETURN size(shown) > 0 AS shown, chains,
 """
 
 
-def _department(code: str) -> str:
-    """The département of an INSEE commune code expression: its first two characters (2A, 2B
-    included), three overseas (97x); null when the code is none."""
-    return (f"CASE WHEN {code} IS NULL THEN null WHEN {code} STARTS WITH '97' THEN substring({code}, 0, 3) "
-            f"ELSE substring({code}, 0, 2) END")
-
-
 _STATUS_DATE = ("CASE coalesce(a.status, 'identified') WHEN 'seized' THEN a.seized_on "
                 "WHEN 'confiscated' THEN a.confiscated_on WHEN 'released' THEN a.released_on "
                 "ELSE a.identified_on END")
@@ -151,7 +145,7 @@ MATCH (a:{n['asset']}) WHERE {node_full('a')}
 WITH a, COLLECT {{
   MATCH (a)-[l:{n['located']}]->(p:{n['location']})
   WHERE {rel_full('l')} AND {node_full('p')} AND p.insee_code IS NOT NULL
-  RETURN DISTINCT {_department('p.insee_code')}
+  RETURN DISTINCT {department_of_insee('p.insee_code')}
 }} AS groups
 {_valued('groups')}"""
 
