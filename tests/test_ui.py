@@ -330,6 +330,16 @@ def test_target_manager_validates_a_proposal_and_analyst_sees_no_buttons(world: 
     expect(analyst.locator("#evidence")).to_contain_text("cases")
     shot(analyst, "target-analyst")
 
+    # The central agency's analysts open the year's threat assessment from the dashboard.
+    analyst.click("#nav a[data-view='dashboard']")
+    expect(analyst.locator("#dashboard")).to_have_attribute("data-ready", "1")
+    with analyst.expect_popup() as popup:
+        analyst.click("#open-threat-report")
+    report = popup.value
+    expect(report.locator("h1")).to_contain_text("Threat assessment")
+    assert report.locator("svg").count() >= 10
+    shot(report, "threat-assessment", full_page=True)
+
 
 def test_map_shows_the_demo_deal_points(world: World, new_page: Any) -> None:
     page = new_page("ofast", "analyst")
@@ -357,6 +367,7 @@ def test_dashboard_lookup_and_alerts(world: World, new_page: Any) -> None:
     page.click("#nav a[data-view='dashboard']")
     expect(page.locator("#dashboard")).to_have_attribute("data-ready", "1")
     expect(page.locator(".tile").first).to_contain_text("Seizures")
+    assert page.locator("#threat-report").count() == 0  # the threat assessment is the central agency's
     for canvas in ("chart-seizures-month", "chart-seizures-drug", "chart-assets", "chart-networks"):
         assert page.evaluate(f"() => !!window.Chart.getChart('{canvas}')"), canvas
     shot(page, "dashboard", full_page=True)

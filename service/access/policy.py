@@ -12,7 +12,7 @@ import yaml
 
 # The access model's codes, spelled once: each Literal is the type (pydantic models, OpenAPI),
 # the tuple beside it the same values for checks and messages.
-Permission = Literal["read", "write", "ingest", "manage_targets", "read_audit", "admin"]
+Permission = Literal["read", "write", "ingest", "manage_targets", "read_audit", "assess_threat", "admin"]
 PERMISSIONS: tuple[Permission, ...] = get_args(Permission)
 Sharing = Literal["open", "restricted", "confidential"]  # least to most closely held
 SHARING_LEVELS: tuple[Sharing, ...] = get_args(Sharing)

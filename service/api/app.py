@@ -42,6 +42,7 @@ from service.api.routers import objectives as objectives_router
 from service.api.routers import priority_targets as priority_targets_router
 from service.api.routers import review as review_router
 from service.api.routers import search as search_router
+from service.api.routers import threat_assessment as threat_assessment_router
 from service.api.routers import timeline as timeline_router
 from service.api.routers.ui import install_ui
 from service.audit.journal import journal_dir
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(timeline_router.router)
     app.include_router(assets_router.router)
     app.include_router(money_router.router)
+    app.include_router(threat_assessment_router.router)
     install_ui(app)
     install_openapi(app)
     return app

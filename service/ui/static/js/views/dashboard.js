@@ -1,6 +1,6 @@
 // Threat dashboard (measure 4): seizures by drug and month, assets by status, active networks by
 // département — Chart.js over GET /v1/dashboard/threat (aggregates only).
-import { get } from "../api.js";
+import { api, get, session } from "../api.js";
 import { fmtNumber, h } from "../dom.js";
 import { onLeave } from "../router.js";
 
@@ -9,6 +9,32 @@ export const DRUG_COLOURS = {
   mdma: "#f08c00", amphetamines: "#e8590c", synthetic_cathinones: "#0b7285", nps: "#15aabf", other: "#868e96",
 };
 const STATUS_COLOURS = { identified: "#74c0fc", seized: "#1c7ed6", confiscated: "#0b3d91", unknown: "#adb5bd" };
+
+// The annual threat assessment (GET /v1/reports/threat-assessment): for the central agency's
+// analysts. The report needs the bearer token, so it is fetched and opened as a blob in a new tab.
+function threatReport() {
+  const me = session.me;
+  if (!me || !me.central || !me.permissions.includes("assess_threat")) return null;
+  const now = new Date().getFullYear();
+  const year = h("select", { id: "report-year", "aria-label": "Year" },
+    ...[0, 1, 2, 3].map((back) => h("option", { value: String(now - back) }, String(now - back))));
+  const status = h("span", { class: "muted", id: "report-status" });
+  const open = h("button", { type: "button", id: "open-threat-report" }, "Open the threat assessment");
+  open.addEventListener("click", async () => {
+    status.textContent = "Preparing…";
+    try {
+      const blob = await api("GET", "/v1/reports/threat-assessment", { params: { year: year.value }, as: "blob" });
+      window.open(URL.createObjectURL(blob), "_blank");
+      status.textContent = "";
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  });
+  return h("div", { class: "card", id: "threat-report" },
+    h("h2", {}, "Annual threat assessment"),
+    h("p", { class: "muted" }, "A printable report of the year against the one before (aggregates only)."),
+    year, " ", open, " ", status);
+}
 
 export async function dashboardView() {
   const [data, names] = await Promise.all([get("/v1/dashboard/threat"), departmentNames()]);
@@ -36,6 +62,7 @@ export async function dashboardView() {
       ? "National aggregates: every item counts, whether or not you may see it (a count reveals no content)."
       : "Aggregates over the items you may see in full."),
     tiles,
+    threatReport(),
     h("div", { class: "grid2" },
       h("div", { class: "card chart-card wide" }, h("h2", {}, "Seizures by month and drug"), h("div", { class: "chart-box" }, canvases.months)),
       h("div", { class: "card chart-card" }, h("h2", {}, "Quantity seized by drug (kg)"), h("div", { class: "chart-box" }, canvases.drugs)),

@@ -1,0 +1,89 @@
+"""The annual threat assessment (measure 4): a year against the previous one, aggregates only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.builders import Auth, eid, ent, link, person, push, uses
+
+MARKERS = ("Quai-Secret-Label", "Reseau-Secret-Name", "Villa-Secret-Label", "Deal-Secret-Label", "Karimsecret",
+           "S-LH-2026-12", "S-2025-7")
+THIS_YEAR = dt.date.today().year  # alerts and targets are dated by the service clock: today
+
+
+def _story(client: TestClient, auth: Auth) -> None:
+    douane, police = auth("douane", "investigator"), auth("police", "investigator")
+    push(client, douane, [
+        ent("Seizure", "S-LH-2026-12", date=f"{THIS_YEAR}-03-01", drug="cocaine", quantity=412.0, unit="kg",
+            method="container", place="Quai-Secret-Label"),
+        ent("Seizure", "S-2025-7", date=f"{THIS_YEAR - 1}-06-01", drug="cannabis_resin", quantity=1200.0, unit="g",
+            method="road"),
+        ent("Location", "L-LH", kind="port", label="Quai-Secret-Label", insee_code="76351"),
+        person("DN-1", first_name="Karimsecret", last_name="Benali"),
+        {"type": "Phone", "ref": "06 12 34 56 78"},
+    ], [link("LOCATED_AT", ("Seizure", "S-LH-2026-12"), ("Location", "L-LH")), uses("DN-1", "06 12 34 56 78")])
+    push(client, police, [
+        ent("Network", "N-1", "confidential", name="Reseau-Secret-Name", kind="retail_point",
+            territory="Marseille (13)"),
+        ent("Asset", "A-1", kind="real_estate", label="Villa-Secret-Label", value_eur=250000.0, status="seized",
+            identified_on=f"{THIS_YEAR - 1}-11-01", seized_on=f"{THIS_YEAR}-02-01"),
+        ent("Location", "DP-1", kind="deal_point", label="Deal-Secret-Label", insee_code="13055"),
+        person("PN-1", first_name="Karim", last_name="Benali"),
+        {"type": "Phone", "ref": "+33612345678"},
+    ], [uses("PN-1", "+33612345678")])
+    manager = auth("ofast", "investigator", "target_manager")
+    r = client.post("/v1/priority-targets", headers=manager,
+                    json={"entity_id": eid("police", "Network", "N-1"), "justification": "x", "proposed_tier": 1})
+    assert r.status_code == 201, r.text
+
+
+def _row(html: str, label: str) -> list[str]:
+    """The first table row of `label`: its cells after the label."""
+    found = re.search(rf"<tr><td>{re.escape(label)}</td>((?:<td>.*?</td>)+)</tr>", html)
+    assert found, label
+    return re.findall(r"<td>(.*?)</td>", found.group(1))
+
+
+def test_the_year_against_the_previous_one(client: TestClient, auth: Auth) -> None:
+    _story(client, auth)
+    r = client.get("/v1/reports/threat-assessment", params={"year": THIS_YEAR}, headers=auth("ofast", "analyst"))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    html = r.text
+    assert html.count("<svg") >= 10 and "<script" not in html and "src=" not in html and "href=" not in html
+    # Aggregates only: not a name, label, ref or free text of any item (the confidential network's included).
+    assert not [m for m in MARKERS if m in html]
+    assert _row(html, "Seizures")[:2] == ["1", "1"]
+    assert _row(html, "cocaine")[:2] == ["1", "0"]  # seizures by drug
+    assert _row(html, "cannabis_resin")[:2] == ["0", "1"]
+    assert _row(html, "Drugs seized (kg)")[:2] == ["412", "1.2"]
+    assert _row(html, "container")[:2] == ["1", "0"] and _row(html, "road")[:2] == ["0", "1"]
+    assert _row(html, "76")[:2] == ["1", "0"]  # Le Havre's département, from the place it is located at
+    assert _row(html, "retail_point")[:2] == ["1", "0"]  # the confidential network counts (statistics rule)
+    assert _row(html, "13")[:2] == ["1", "0"]  # networks by département ("Marseille (13)")
+    assert _row(html, "shared_identifier")[:2] == ["2", "0"]  # both sides alerted of the shared phone
+    assert _row(html, "proposed")[:2] == ["1", "0"]
+    assert _row(html, "seized")[:2] == ["1", "0"] and _row(html, "identified")[:2] == ["0", "1"]
+    assert _row(html, "Assets seized (EUR)")[:2] == ["250 000", "0"]
+    assert _row(html, "Deal points known")[:2] == ["1", "0"]
+
+    # The previous year's report compares it with the one before.
+    before = client.get("/v1/reports/threat-assessment", params={"year": THIS_YEAR - 1},
+                        headers=auth("ofast", "analyst")).text
+    assert _row(before, "cannabis_resin")[:2] == ["1", "0"] and "cocaine" not in before
+
+
+def test_only_the_central_agencys_analysts(client: TestClient, auth: Auth) -> None:
+    path = "/v1/reports/threat-assessment"
+    for headers, code in ((auth("police", "analyst"), "central_agency_only"),
+                          (auth("ofast", "investigator"), "forbidden"),
+                          (auth("douane", "admin"), "central_agency_only")):
+        r = client.get(path, params={"year": THIS_YEAR}, headers=headers)
+        assert r.status_code == 403 and r.json()["error"]["code"] == code, r.text
+    for params in ({}, {"year": "last"}, {"year": 1800}, {"year": THIS_YEAR + 5}):
+        r = client.get(path, params=params, headers=auth("ofast", "analyst"))
+        assert r.status_code == 422 and "year" in r.text, (params, r.text)
