@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -40,11 +41,15 @@ def _story(client: TestClient, auth: Auth) -> None:
     assert r.status_code == 201, r.text
 
 
-def _row(html: str, label: str) -> list[str]:
+def report_row(html: str, label: str) -> list[str]:
     """The first table row of `label`: its cells after the label."""
     found = re.search(rf"<tr><td>{re.escape(label)}</td>((?:<td>.*?</td>)+)</tr>", html)
     assert found, label
     return re.findall(r"<td>(.*?)</td>", found.group(1))
+
+
+def _recovery_rows(body: dict[str, Any], group: str, status: str) -> list[dict[str, Any]]:
+    return [g["statuses"][status] for g in body["groups"] if g["group"] == group and status in g["statuses"]]
 
 
 def test_the_year_against_the_previous_one(client: TestClient, auth: Auth) -> None:
@@ -57,24 +62,34 @@ def test_the_year_against_the_previous_one(client: TestClient, auth: Auth) -> No
     assert html.count("<svg") >= 10 and "<script" not in html and "src=" not in html and "href=" not in html
     # Aggregates only: not a name, label, ref or free text of any item (the confidential network's included).
     assert not [m for m in MARKERS if m in html]
-    assert _row(html, "Seizures")[:2] == ["1", "1"]
-    assert _row(html, "cocaine")[:2] == ["1", "0"]  # seizures by drug
-    assert _row(html, "cannabis_resin")[:2] == ["0", "1"]
-    assert _row(html, "Drugs seized (kg)")[:2] == ["412", "1.2"]
-    assert _row(html, "container")[:2] == ["1", "0"] and _row(html, "road")[:2] == ["0", "1"]
-    assert _row(html, "76")[:2] == ["1", "0"]  # Le Havre's département, from the place it is located at
-    assert _row(html, "retail_point")[:2] == ["1", "0"]  # the confidential network counts (statistics rule)
-    assert _row(html, "13")[:2] == ["1", "0"]  # networks by département ("Marseille (13)")
-    assert _row(html, "shared_identifier")[:2] == ["2", "0"]  # both sides alerted of the shared phone
-    assert _row(html, "proposed")[:2] == ["1", "0"]
-    assert _row(html, "seized")[:2] == ["1", "0"] and _row(html, "identified")[:2] == ["0", "1"]
-    assert _row(html, "Assets seized (EUR)")[:2] == ["250 000", "0"]
-    assert _row(html, "Deal points known")[:2] == ["1", "0"]
+    assert report_row(html, "Seizures")[:2] == ["1", "1"]
+    assert report_row(html, "cocaine")[:2] == ["1", "0"]  # seizures by drug
+    assert report_row(html, "cannabis_resin")[:2] == ["0", "1"]
+    assert report_row(html, "Drugs seized (kg)")[:2] == ["412", "1.2"]
+    assert report_row(html, "container")[:2] == ["1", "0"] and report_row(html, "road")[:2] == ["0", "1"]
+    assert report_row(html, "76")[:2] == ["1", "0"]  # Le Havre's département, from the place it is located at
+    assert report_row(html, "retail_point")[:2] == ["1", "0"]  # the confidential network counts (statistics rule)
+    assert report_row(html, "13")[:2] == ["1", "0"]  # networks by département ("Marseille (13)")
+    assert report_row(html, "shared_identifier")[:2] == ["2", "0"]  # both sides alerted of the shared phone
+    assert report_row(html, "proposed")[:2] == ["1", "0"]
+    assert report_row(html, "seized")[:2] == ["1", "0"] and report_row(html, "identified")[:2] == ["0", "1"]
+    assert report_row(html, "Assets seized (EUR)")[:2] == ["250 000", "0"]
+    assert report_row(html, "Deal points known")[:2] == ["1", "0"]
+
+    # Its totals are those of the endpoints it builds on, for the same year.
+    analyst = auth("ofast", "analyst")
+    threat = client.get("/v1/dashboard/threat", params={"since": f"{THIS_YEAR}-01-01", "until": f"{THIS_YEAR}-12-31"},
+                        headers=analyst).json()["totals"]
+    assert report_row(html, "Seizures")[0] == str(threat["seizures"])
+    assert report_row(html, "Drugs seized (kg)")[0] == f"{threat['quantity_kg']:,.0f}".replace(",", " ")
+    recovery = client.get("/v1/assets/recovery", params={"group_by": "year"}, headers=analyst).json()
+    seized = sum(g["value_eur"] for g in _recovery_rows(recovery, str(THIS_YEAR), "seized"))
+    assert report_row(html, "Assets seized (EUR)")[0] == f"{seized:,.0f}".replace(",", " ")
 
     # The previous year's report compares it with the one before.
     before = client.get("/v1/reports/threat-assessment", params={"year": THIS_YEAR - 1},
                         headers=auth("ofast", "analyst")).text
-    assert _row(before, "cannabis_resin")[:2] == ["1", "0"] and "cocaine" not in before
+    assert report_row(before, "cannabis_resin")[:2] == ["1", "0"] and "cocaine" not in before
 
 
 def test_only_the_central_agencys_analysts(client: TestClient, auth: Auth) -> None:

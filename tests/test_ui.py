@@ -28,6 +28,7 @@ from tests.builders import bearer, push
 from tests.conftest import ROOT
 from tests.live import LiveService, ui_service
 from tests.neo4j_server import Neo4jServer
+from tests.test_threat_assessment import report_row
 
 CHROMIUM = os.environ.get("OFAST_GRAPH_CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -339,6 +340,14 @@ def test_target_manager_validates_a_proposal_and_analyst_sees_no_buttons(world: 
     expect(report.locator("h1")).to_contain_text("Threat assessment")
     assert report.locator("svg").count() >= 10
     shot(report, "threat-assessment", full_page=True)
+    # Its totals for the demo's year are those of the endpoint it builds on.
+    year = int(report.locator("h1").inner_text().split()[-1])
+    totals = httpx.get(f"{world.service.url}/v1/dashboard/threat", timeout=30,
+                       params={"since": f"{year}-01-01", "until": f"{year}-12-31"},
+                       headers=bearer(world.token("ofast", "analyst"))).json()["totals"]
+    html = report.content()
+    assert report_row(html, "Seizures")[0] == str(totals["seizures"])
+    assert report_row(html, "Networks known")[0] != "0"
 
 
 def test_map_shows_the_demo_deal_points(world: World, new_page: Any) -> None:
