@@ -53,7 +53,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "cdr": (*COMMON_FIELDS, "from", "to", "party", "correspondent", "direction", "duration_s", "mode", "handset",
             "cell_ref", "cell_operator", "cell_lat", "cell_lon", "cell_azimuth"),
     "lapi": (*COMMON_FIELDS, "vehicle", "reader_ref", "reader_lat", "reader_lon"),
-    "transfers": (*COMMON_FIELDS, "from", "to", "from_type", "to_type", "amount_eur", "reference"),
+    "transfers": (*COMMON_FIELDS, "from", "to", "from_type", "to_type", "amount_eur", "reference",
+                  "party", "correspondent", "direction", "debit", "credit"),
 }
 #: The header of a file imported without a mapping (any subset in any order; `at` may be given
 #: as `date` + `time`, and a CDR's `from`/`to` as `party` + `correspondent` + `direction`).
@@ -67,7 +68,8 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     "cdr": ((("at",), ("date", "time")), (("from", "to"), ("party", "correspondent", "direction")), (("mode",),)),
     "lapi": ((("at",), ("date", "time")), (("vehicle",),), (("reader_ref",),)),
-    "transfers": ((("at",), ("date",)), (("from",),), (("to",),), (("amount_eur",),)),
+    "transfers": ((("at",), ("date",)), (("from", "to"), ("party", "correspondent")),
+                  (("amount_eur",), ("debit", "credit"))),
 }
 ACCOUNT_TYPES = ("BankAccount", "CryptoWallet")
 _BLANKS = re.compile(r"[\s\u00a0\u202f]+")
@@ -455,10 +457,18 @@ def _plate_read(line: _Line) -> dict[str, Any]:
 def _transfer(line: _Line) -> dict[str, Any]:
     event: dict[str, Any] = {"kind": "transfer"}
     _at(line, event, date_only=True)
-    for side in ("from", "to"):
-        type_ = line.one_of(f"{side}_type", ACCOUNT_TYPES) or "BankAccount"
-        event[side] = line.identifier(side, type_) if line.required(side) else None
-    amount = line.number("amount_eur", 0, 1e15)
+    if line.get("party") or line.get("correspondent"):
+        # A bank statement: the account's own rows, the other account, and which way the money went
+        # (`direction`, else a debit or credit column, else the sign of `amount_eur`).
+        amount, outgoing = _statement_amount(line)
+        party = line.identifier("party", "BankAccount") if line.required("party") else None
+        other = line.identifier("correspondent", "BankAccount") if line.required("correspondent") else None
+        event["from"], event["to"] = (party, other) if outgoing else (other, party)
+    else:
+        for side in ("from", "to"):
+            type_ = line.one_of(f"{side}_type", ACCOUNT_TYPES) or "BankAccount"
+            event[side] = line.identifier(side, type_) if line.required(side) else None
+        amount = line.number("amount_eur", 0, 1e15)
     if amount is not None:
         if amount <= 0:
             line.fail("amount_eur: a transfer moves more than 0")
@@ -467,6 +477,26 @@ def _transfer(line: _Line) -> dict[str, Any]:
         event["reference"] = line.get("reference")
     _owned(line, event)
     return event
+
+
+def _statement_amount(line: _Line) -> tuple[float | None, bool]:
+    """A statement row's amount and whether it left the account (True) or came in."""
+    debit, credit = line.number("debit", -1e15, 1e15), line.number("credit", -1e15, 1e15)
+    signed = line.number("amount_eur", -1e15, 1e15)
+    direction = line.one_of("direction", DIRECTIONS)
+    if debit is not None and credit is not None and debit and credit:
+        line.fail("debit and credit are both filled: one row moves money one way")
+        return None, True
+    if direction is not None and signed is not None:
+        return abs(signed), direction == "out"
+    if debit:
+        return abs(debit), True
+    if credit:
+        return abs(credit), False
+    if signed is not None:
+        return abs(signed), signed < 0
+    line.fail("no amount: fill debit, credit or amount_eur")
+    return None, True
 
 
 BUILDERS: dict[str, Callable[[_Line], dict[str, Any]]] = {"cdr": _call, "lapi": _plate_read, "transfers": _transfer}

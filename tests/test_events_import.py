@@ -344,3 +344,24 @@ def test_demo_data_pushes_events_every_analysis_can_use(live: str, graph: neo4j.
     assert again_code == 0 and again is not None
     for counts in again["results"].values():
         assert set(counts["events"]) <= {"unchanged"}
+
+
+def test_a_bank_statement_gives_transfers_both_ways(tmp_path: Path) -> None:
+    """The statement mapping: the account's rows, debit out and credit in, the counterparty's IBAN;
+    a row without a counterparty (a card payment) or with both columns filled is a bad line."""
+    statement = load_mapping(MAPPINGS / "bank-statement.yaml")
+    own, other = "FR76 3000 4000 0312 3456 7890 143", "FR7630001007941234567890185"
+    text = ("Compte;Date opération;Libellé;Débit;Crédit;IBAN contrepartie\r\n"
+            f"{own};15/03/2026;VIR SEPA LOYER MARS;9 500,00;;{other}\r\n"
+            f"{own};16/03/2026;VIR SEPA RECU;;1 200,50;{other}\r\n"
+            f"{own};17/03/2026;CB CARREFOUR;42,10;;\r\n"
+            f"{own};18/03/2026;VIR ?;10,00;10,00;{other}\r\n")
+    rows = _events(_write(tmp_path / "releve.csv", text, "cp1252"), "transfers", statement)
+    account = {"type": "BankAccount", "ref": "FR7630004000031234567890143"}
+    counterparty = {"type": "BankAccount", "ref": other}
+    assert rows[0][1] == {"kind": "transfer", "at": "2026-03-15", "from": account, "to": counterparty,
+                          "amount_eur": 9500.0, "reference": "VIR SEPA LOYER MARS"}
+    assert rows[1][1] is not None and (rows[1][1]["from"], rows[1][1]["to"], rows[1][1]["amount_eur"]) == (
+        counterparty, account, 1200.5)
+    assert rows[2][1] is None and rows[2][2] == ["correspondent is empty"]
+    assert rows[3][1] is None and "debit and credit are both filled" in rows[3][2][0]
