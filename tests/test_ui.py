@@ -350,6 +350,28 @@ def test_target_manager_validates_a_proposal_and_analyst_sees_no_buttons(world: 
     assert report_row(html, "Networks known")[0] != "0"
 
 
+def test_patrimony_tree_of_a_demo_network(world: World, new_page: Any) -> None:
+    """The demo network holding the most assets, as OFAST sees it: one tree leaf per asset the API
+    lists, the totals of the API, the chain's companies and members as branches."""
+    analyst = bearer(world.token("ofast", "analyst"))
+    groups = httpx.get(f"{world.service.url}/v1/assets/recovery", params={"group_by": "network"}, headers=analyst,
+                       timeout=30).json()["groups"]
+    network = max((g for g in groups if g["group"]), key=lambda g: g["count"])["group"]
+    api = httpx.get(f"{world.service.url}/v1/entities/{network}/patrimony", params={"max_depth": 3, "limit": 200},
+                    headers={**analyst, "X-Purpose": "ui test"}, timeout=30).json()
+    assert api["assets"]
+    page = new_page("ofast", "analyst")
+    page.goto(f"/ui/#/entity/{network}")
+    expect(page.locator("#patrimony-tree")).to_be_visible()
+    assert page.locator("li.patrimony-asset").count() == len(api["assets"])
+    expect(page.locator("#patrimony h2")).to_contain_text(f"({api['total']} asset")
+    seized = api["totals"]["seized"]
+    expect(page.locator("#patrimony")).to_contain_text(f"{seized['count']} · ")
+    if any(len(a["via"]) > 2 for a in api["assets"]):  # held through a member or a company
+        assert page.locator("li.patrimony-via").count() > 0
+    shot(page, "patrimony")
+
+
 def test_map_shows_the_demo_deal_points(world: World, new_page: Any) -> None:
     page = new_page("ofast", "analyst")
     page.click("#nav a[data-view='map']")

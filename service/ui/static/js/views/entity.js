@@ -1,8 +1,12 @@
 import { get, post } from "../api.js";
-import { errorBox, fmtDate, h, kv, fill } from "../dom.js";
+import { errorBox, fmtDate, fmtNumber, h, kv, fill } from "../dom.js";
 import { navigate } from "../router.js";
 import { label } from "../types.js";
 import { stubBox, typeBadge } from "../widgets.js";
+
+// The entities that hold assets (GET /v1/entities/{id}/patrimony).
+const PATRIMONY_TYPES = ["Person", "Company", "Network"];
+const PATRIMONY_DEPTH = 3;
 
 // The entities whose events the timeline endpoint gathers (a person's through its identifiers).
 const TIMELINE_TYPES = ["Person", "Phone", "Vehicle", "BankAccount", "CryptoWallet", "Handset"];
@@ -40,7 +44,61 @@ export async function entityView([id], params, me) {
   const links = h("div", { class: "card", id: "links" }, h("h2", {}, "Links"), h("p", { class: "muted" }, "Loading…"));
   loadLinks(id, links);
   const canPropose = me && me.permissions.includes("write") && ["Person", "Network"].includes(entity.type);
-  return h("section", {}, header, details, links, canPropose ? proposeBox(entity) : null);
+  let patrimony = null;
+  if (PATRIMONY_TYPES.includes(entity.type)) {
+    patrimony = h("div", { class: "card", id: "patrimony" }, h("h2", {}, "Patrimony"), h("p", { class: "muted" }, "Loading…"));
+    loadPatrimony(entity, patrimony);
+  }
+  return h("section", {}, header, details, patrimony, links, canPropose ? proposeBox(entity) : null);
+}
+
+/** The assets the entity holds, as a tree of the chains that lead to them, with the totals. */
+async function loadPatrimony(entity, box) {
+  try {
+    const p = await get(`/v1/entities/${encodeURIComponent(entity.id)}/patrimony`, { max_depth: PATRIMONY_DEPTH, limit: 200 });
+    // The chain nodes between the entity and each asset, by id: names fetched once each (all seen in full).
+    const between = [...new Set(p.assets.flatMap((a) => a.via.filter((v) => v !== entity.id && v !== a.asset.id)))];
+    const names = new Map(await Promise.all(between.map(async (v) => {
+      try { const n = await get(`/v1/entities/${encodeURIComponent(v)}`); return [v, n]; } catch { return [v, { id: v, type: "", properties: {} }]; }
+    })));
+    const root = { children: new Map(), assets: [] };
+    for (const a of p.assets) {
+      let at = root;
+      for (const v of a.via.filter((x) => x !== entity.id && x !== a.asset.id)) {
+        if (!at.children.has(v)) at.children.set(v, { children: new Map(), assets: [] });
+        at = at.children.get(v);
+      }
+      at.assets.push(a);
+    }
+    const euro = (x) => (x === null || x === undefined ? "—" : `${fmtNumber(x)} €`);
+    const assetItem = (a) => h("li", { class: "patrimony-asset", dataset: { id: a.asset.id } },
+      typeBadge(a.asset.type), " ",
+      h("a", { href: `#/entity/${encodeURIComponent(a.asset.id)}` }, label(a.asset)), " ",
+      h("span", { class: "muted" }, [
+        a.status || "", a.value_eur !== null && a.value_eur !== undefined ? ` · ${euro(a.value_eur)}` : "",
+        ` · share ${a.share === null ? "unknown" : `${Math.round(a.share * 1000) / 10} %`}`].join("")));
+    const branch = (node) => h("ul", { class: "tree" },
+      node.assets.map(assetItem),
+      [...node.children.entries()].map(([v, child]) => h("li", { class: "patrimony-via" },
+        names.get(v) ? typeBadge(names.get(v).type) : null, " ",
+        h("a", { href: `#/entity/${encodeURIComponent(v)}` }, names.get(v) ? label(names.get(v)) : v),
+        branch(child))));
+    const t = p.totals;
+    fill(box, h("h2", {}, `Patrimony (${p.total} asset${p.total === 1 ? "" : "s"})`),
+      kv([["identified", `${t.identified.count} · ${euro(t.identified.value_eur)}`],
+        ["seized", `${t.seized.count} · ${euro(t.seized.value_eur)}`],
+        ["confiscated", `${t.confiscated.count} · ${euro(t.confiscated.value_eur)}`],
+        ["released", `${t.released.count} · ${euro(t.released.value_eur)}`],
+        ["attributable", euro(t.attributable_eur)], ["share unknown", euro(t.unknown_share_eur)]]),
+      p.assets.length ? h("div", { id: "patrimony-tree" }, h("strong", {}, label(entity)), branch(root))
+        : h("p", { class: "muted" }, `No asset you may see, within ${PATRIMONY_DEPTH} links.`),
+      p.withheld.map((w) => h("p", { class: "stub patrimony-withheld" },
+        `${w.assets} asset(s) held through ${w.owner_agency}'s data — contact: ${w.contact}`)),
+      p.total > p.assets.length ? h("p", { class: "muted" }, `The first ${p.assets.length} of ${p.total} assets.`) : null,
+      p.truncated ? h("p", { class: "muted" }, "The chains read reached the service's bound: there may be more.") : null);
+  } catch (err) {
+    fill(box, h("h2", {}, "Patrimony"), errorBox(err));
+  }
 }
 
 async function loadLinks(id, box) {
