@@ -372,6 +372,24 @@ def test_patrimony_tree_of_a_demo_network(world: World, new_page: Any) -> None:
     shot(page, "patrimony")
 
 
+def test_transfers_are_drawn_as_wide_as_their_amounts(world: World, new_page: Any, driver: neo4j.Driver) -> None:
+    """The link chart around the demo account with the most transfers: every TRANSFERRED link is a
+    money edge labelled with its amount, and a larger amount is drawn wider."""
+    account = driver.execute_query(
+        "MATCH (a:BankAccount)-[t:TRANSFERRED]-() RETURN a.id AS id, count(t) AS n ORDER BY n DESC, id LIMIT 1",
+        database_="neo4j").records[0]["id"]
+    page = new_page("ofast", "analyst")
+    page.goto(f"/ui/#/chart/{account}")
+    page.wait_for_function("() => window.ofastUI?.cy?.edges('[type = \"TRANSFERRED\"]').length > 0")
+    money = page.evaluate("""() => window.ofastUI.cy.edges('[type = "TRANSFERRED"]').map((e) => ({
+        amount: e.data('raw').properties.amount_eur, width: parseFloat(e.style('width')),
+        label: e.data('money_label') }))""")
+    assert money and all(m["label"] and "€" in m["label"] for m in money), money
+    ordered = sorted(money, key=lambda m: m["amount"])
+    assert ordered[0]["amount"] == ordered[-1]["amount"] or ordered[0]["width"] < ordered[-1]["width"], ordered
+    shot(page, "money-flows")
+
+
 def test_map_shows_the_demo_deal_points(world: World, new_page: Any) -> None:
     page = new_page("ofast", "analyst")
     page.click("#nav a[data-view='map']")

@@ -1,7 +1,7 @@
 // The link chart: Cytoscape.js over the API's neighbourhood and shortest-path answers.
 // Nodes are only what the API returned to this token; redacted stubs are drawn hatched.
 import { get } from "../api.js";
-import { download, errorBox, fill, fmtDate, h, mount } from "../dom.js";
+import { download, errorBox, fill, fmtDate, fmtNumber, h, mount } from "../dom.js";
 import { navigate, onLeave } from "../router.js";
 import { colour, HATCH, icon, label, TYPE_COLOURS } from "../types.js";
 import { stubBox, timeSlider, typeBadge } from "../widgets.js";
@@ -24,6 +24,10 @@ const STYLE = [
     "width": 1.6, "line-color": "#adb5bd", "curve-style": "bezier", "target-arrow-shape": "triangle",
     "target-arrow-color": "#adb5bd", "arrow-scale": 0.8, "label": "data(type)", "font-size": 7, "color": "#6c757d",
     "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.7 } },
+  // Money flows: a transfer link is drawn as wide as the amount it carried (log scale).
+  { selector: "edge[money_width]", style: {
+    "width": "data(money_width)", "line-color": "#2b8a3e", "target-arrow-color": "#2b8a3e", "label": "data(money_label)",
+    "color": "#2b8a3e" } },
   { selector: "edge[?redacted]", style: { "line-style": "dashed", "line-color": "#6c757d", "label": "restricted" } },
   { selector: "node.on-path", style: { "border-color": "#e03131", "border-width": 5, "border-style": "solid", "z-index": 10 } },
   { selector: "edge.on-path", style: { "line-color": "#e03131", "target-arrow-color": "#e03131", "width": 4,
@@ -31,6 +35,19 @@ const STYLE = [
   { selector: ".faded", style: { "opacity": 0.22 } },
   { selector: ".filtered", style: { "display": "none" } },
 ];
+
+// The amount a TRANSFERRED link carried (its events' total) as a width from 1.6 to 12 px, log scale,
+// so that 100 € and 1 M€ both stay readable on one chart.
+export function moneyWidth(amount) {
+  return Math.min(12, 1.6 + 1.6 * Math.log10(1 + Math.max(0, amount) / 100));
+}
+
+function moneyData(edge) {
+  const amount = edge.properties && typeof edge.properties.amount_eur === "number" ? edge.properties.amount_eur : null;
+  if (edge.type !== "TRANSFERRED" || amount === null) return {};
+  const count = edge.properties.count ? ` ×${edge.properties.count}` : "";
+  return { money_width: moneyWidth(amount), money_label: `${fmtNumber(amount)} €${count}` };
+}
 
 export async function chartView([startId]) {
   const status = h("div", { id: "chart-status", class: "status-line" }, "");
@@ -108,7 +125,7 @@ export async function chartView([startId]) {
       if (cy.getElementById(id).nonempty()) continue;
       if (cy.getElementById(e.source).empty() || cy.getElementById(e.target).empty()) continue;
       added.push(cy.add({ group: "edges", data: { id, source: e.source, target: e.target, type: e.type,
-        redacted: !!e.redacted, owner_agency: e.owner_agency, raw: e } }));
+        redacted: !!e.redacted, owner_agency: e.owner_agency, raw: e, ...moneyData(e) } }));
     }
     return added;
   }
