@@ -329,6 +329,8 @@ def test_target_manager_validates_a_proposal_and_analyst_sees_no_buttons(world: 
     assert analyst.locator("#workflow").count() == 0
     assert analyst.locator("button.wf").count() == 0
     expect(analyst.locator("#evidence")).to_contain_text("cases")
+    # The target's patrimony, as on its entity's page.
+    expect(analyst.locator("#patrimony h2")).to_contain_text("asset")
     shot(analyst, "target-analyst")
 
     # The central agency's analysts open the year's threat assessment from the dashboard.

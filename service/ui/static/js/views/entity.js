@@ -44,12 +44,15 @@ export async function entityView([id], params, me) {
   const links = h("div", { class: "card", id: "links" }, h("h2", {}, "Links"), h("p", { class: "muted" }, "Loading…"));
   loadLinks(id, links);
   const canPropose = me && me.permissions.includes("write") && ["Person", "Network"].includes(entity.type);
-  let patrimony = null;
-  if (PATRIMONY_TYPES.includes(entity.type)) {
-    patrimony = h("div", { class: "card", id: "patrimony" }, h("h2", {}, "Patrimony"), h("p", { class: "muted" }, "Loading…"));
-    loadPatrimony(entity, patrimony);
-  }
-  return h("section", {}, header, details, patrimony, links, canPropose ? proposeBox(entity) : null);
+  return h("section", {}, header, details, patrimonyCard(entity), links, canPropose ? proposeBox(entity) : null);
+}
+
+/** The patrimony card of a Person, Company or Network seen in full (null for other entities). */
+export function patrimonyCard(entity) {
+  if (!entity || entity.redacted || !PATRIMONY_TYPES.includes(entity.type)) return null;
+  const box = h("div", { class: "card", id: "patrimony" }, h("h2", {}, "Patrimony"), h("p", { class: "muted" }, "Loading…"));
+  loadPatrimony(entity, box);
+  return box;
 }
 
 /** The assets the entity holds, as a tree of the chains that lead to them, with the totals. */

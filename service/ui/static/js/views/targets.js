@@ -5,6 +5,7 @@ import { errorBox, fmtDate, fmtNumber, h, kv, loading, fill } from "../dom.js";
 import { navigate } from "../router.js";
 import { label } from "../types.js";
 import { typeBadge } from "../widgets.js";
+import { patrimonyCard } from "./entity.js";
 
 const STATUSES = ["proposed", "active", "suspended", "neutralised", "archived", "rejected"];
 const ACTION_LABELS = { active: "Validate / activate", rejected: "Reject", suspended: "Suspend",
@@ -111,7 +112,8 @@ export async function targetView(id, params, me) {
         t.neutralised_at ? ["neutralised", `${t.neutralised_at} (${t.neutralised_case_ref})`] : null,
         ["version", t.version], ["updated", fmtDate(t.updated_at)]])),
       workflow),
-    h("div", { class: "columns" }, evidence, history));
+    h("div", { class: "columns" }, evidence, history),
+    t.entity_hidden ? null : patrimonyCard(t.entity));
 }
 
 function workflowBox(t, me) {
