@@ -34,6 +34,12 @@ def render_markdown() -> str:
                 out += ["| property | type | notes |", "| --- | --- | --- |"]
                 out += [_prop(p) for p in node.properties.values()]
                 out.append("")
+            for seq in node.date_order:
+                out.append(f"- In order where given: {' ≤ '.join(f'`{q}`' for q in seq)} (else 422).")
+            for group in node.exclusive:
+                out.append(f"- At most one of {', '.join(f'`{q}`' for q in group)} (else 422).")
+            if node.date_order or node.exclusive:
+                out.append("")
     out += ["## Relationships", ""]
     for rel in schema.relationships.values():
         pairs = ", ".join(f"{a}→{b}" for a, b in sorted(rel.pairs))

@@ -75,6 +75,10 @@ class NodeType:
     properties: dict[str, Property] = field(default_factory=dict)
     search: tuple[str, ...] = ()
     normaliser: str | None = None
+    # Date properties that, where given, follow one another (each list in order, equal allowed),
+    # and properties of which at most one may be given: rules across an item's properties.
+    date_order: tuple[tuple[str, ...], ...] = ()
+    exclusive: tuple[tuple[str, ...], ...] = ()
 
     @property
     def is_identifier(self) -> bool:
@@ -192,7 +196,16 @@ def load_schema(path: Path = SCHEMA_FILE) -> Schema:
                 raise ValueError(f"{name}: search property {s!r} is not declared")
         if kind == "identifier" and not spec.get("normaliser"):
             raise ValueError(f"{name}: an identifier type needs a normaliser")
-        nodes[name] = NodeType(name, kind, spec.get("description", ""), props, search, spec.get("normaliser"))
+        date_order = tuple(tuple(seq) for seq in spec.get("date_order", ()))
+        exclusive = tuple(tuple(group) for group in spec.get("exclusive", ()))
+        for seq in date_order:
+            if len(seq) < 2 or any(q not in props or props[q].type != "date" for q in seq):
+                raise ValueError(f"{name}: date_order {list(seq)} needs two or more declared date properties")
+        for group in exclusive:
+            if len(group) < 2 or any(q not in props for q in group):
+                raise ValueError(f"{name}: exclusive {list(group)} needs two or more declared properties")
+        nodes[name] = NodeType(name, kind, spec.get("description", ""), props, search, spec.get("normaliser"),
+                               date_order, exclusive)
     rels: dict[str, RelationshipType] = {}
     for name, spec in raw["relationships"].items():
         if not REL_RE.match(name):

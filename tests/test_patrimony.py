@@ -255,3 +255,22 @@ def test_hostile_parameters(scenario: TestClient, auth: Auth, driver: Any) -> No
         r = scenario.get("/v1/assets/recovery", params={"group_by": group}, headers=police)
         assert r.status_code == 422, (group, r.text)
     assert count() == before
+
+
+def test_recovery_steps_out_of_order_are_refused_naming_the_field(client: TestClient, auth: Auth) -> None:
+    """identified → seized → confiscated or released (graph_schema: Asset's date_order, exclusive)."""
+    police = auth("police", "investigator")
+    cases = [({"identified_on": "2026-02-01", "seized_on": "2026-01-15"}, "properties.seized_on"),
+             ({"seized_on": "2026-02-01", "confiscated_on": "2026-01-01"}, "properties.confiscated_on"),
+             ({"identified_on": "2026-01-01", "released_on": "2025-12-31"}, "properties.released_on"),
+             ({"confiscated_on": "2026-03-01", "released_on": "2026-03-02"}, "properties.released_on")]
+    for props, where in cases:
+        r = client.post("/v1/ingest", headers=police,
+                        json={"entities": [{"type": "Asset", "ref": "A-ORDER", "properties": props}]})
+        assert r.status_code == 422, (props, r.text)
+        assert [d["field"] for d in r.json()["error"]["details"]] == [where], r.text
+    steps = {"status": "confiscated", "identified_on": "2026-01-01", "seized_on": "2026-01-01",
+             "confiscated_on": "2026-06-30"}
+    r = client.post("/v1/ingest", headers=police,
+                    json={"entities": [{"type": "Asset", "ref": "A-ORDER", "properties": steps}]})
+    assert r.status_code == 200, r.text

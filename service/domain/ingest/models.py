@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -154,6 +155,27 @@ def _h3_note(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def _property_rules(node: NodeType) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The schema's rules across a node's properties (`date_order`, `exclusive`) as a validator.
+    Dates are ISO text by then, so their order is the text's."""
+    def check(item: dict[str, Any]) -> dict[str, Any]:
+        props = item.get("properties") or {}
+        for group in node.exclusive:
+            present = [q for q in group if props.get(q) is not None]
+            if len(present) > 1:
+                raise _rule(f"properties.{present[1]}", "{a} and {b} exclude each other: give one of them",
+                            a=present[0], b=present[1])
+        for seq in node.date_order:
+            dated = [(q, props[q]) for q in seq if props.get(q) is not None]
+            for (a, day_a), (b, day_b) in itertools.pairwise(dated):
+                if day_b < day_a:
+                    raise _rule(f"properties.{b}", "{b} ({day_b}) is before {a} ({day_a}): the steps go "
+                                + " → ".join(seq), a=a, b=b, day_a=day_a, day_b=day_b)
+        return item
+
+    return check
+
+
 def _code_fields(owned: str) -> dict[str, Any]:
     return {
         "reliability": _optional(Reliability, _RELIABILITY_DOC + owned),
@@ -213,7 +235,8 @@ class IngestModels:
             return _typed_dict(f"{node.name}In", fields, node.description)
         fields |= _code_fields("; entities only")
         self.keys[node.name] = sorted(fields)
-        return Annotated[_typed_dict(f"{node.name}In", fields, node.description), AfterValidator(_h3_note)]
+        rules = [AfterValidator(_property_rules(node))] if node.date_order or node.exclusive else []
+        return Annotated[_typed_dict(f"{node.name}In", fields, node.description), AfterValidator(_h3_note), *rules]
 
     @staticmethod
     def _end(node: NodeType) -> Any:
