@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 
 from service.access.auth import make_token
 from service.api.app import create_app
+from service.api.openapi import PUBLIC_PATHS
 from service.core.settings import Settings
 from tests.builders import Auth, bearer
 from tests.conftest import ROOT
@@ -62,10 +63,11 @@ def api_routes(app: Any) -> list[tuple[str, set[str]]]:
 
 
 def v1_routes(client: TestClient) -> list[tuple[str, str]]:
-    """(method, concrete path) for every /v1 route the app has registered."""
+    """(method, concrete path) for every /v1 route the app has registered but the tokenless ones
+    (the public reporting form)."""
     out = []
     for template, methods in api_routes(client.app):
-        if not template.startswith("/v1"):
+        if not template.startswith("/v1") or template in PUBLIC_PATHS:
             continue
         path = PARAM.sub(lambda m: str(uuid.uuid4()) if m.group(1) != "agency" else "douane", template)
         for method in sorted(methods - {"HEAD", "OPTIONS"}):
@@ -190,8 +192,8 @@ def test_valid_token_passes(client: TestClient, auth: Auth) -> None:
 @pytest.fixture
 def policy_file(tmp_path: Path) -> Path:
     shipped = (ROOT / "service" / "access" / "policy.yaml").read_text()
-    extra = ("  police_municipale_marseille:\n    name: Police municipale de Marseille\n"
-             "    contact: \"PM Marseille\"\n    roles: [ingest]\n    max_sharing: restricted\n")
+    extra = ("  police_municipale_nice:\n    name: Police municipale de Nice\n"
+             "    contact: \"PM Nice\"\n    roles: [ingest]\n    max_sharing: restricted\n")
     text = shipped.replace("\nroles:\n", "\n" + extra + "\nroles:\n", 1)
     path = tmp_path / "policy.yaml"
     path.write_text(text)
@@ -207,15 +209,15 @@ def app_client(settings: Settings, **update: Any) -> Iterator[TestClient]:
 def test_new_agency_is_a_policy_change(settings: Settings, policy_file: Path, graph: neo4j.Driver) -> None:
     for c in app_client(settings, policy_file=policy_file):
         # Its tokens carry only the roles the policy honours for it: investigator gives nothing here.
-        token = make_token(settings, agency="police_municipale_marseille", roles=["investigator", "auditor"])
+        token = make_token(settings, agency="police_municipale_nice", roles=["investigator", "auditor"])
         assert c.get("/v1/audit", headers=bearer(token)).status_code == 403
-        token = make_token(settings, agency="police_municipale_marseille", roles=["ingest"])
+        token = make_token(settings, agency="police_municipale_nice", roles=["ingest"])
         r = c.post("/v1/ingest", headers=bearer(token), json={
             "entities": [{"type": "Location", "ref": "tip-1", "properties": {"kind": "deal_point"}}], "links": []})
         assert r.status_code == 200, r.text
         # The shipped policy does not know it.
     for c in app_client(settings):
-        token = make_token(settings, agency="police_municipale_marseille", roles=["ingest"])
+        token = make_token(settings, agency="police_municipale_nice", roles=["ingest"])
         r = c.get("/v1/audit", headers=bearer(token))
         assert r.status_code == 401 and r.json()["error"]["code"] == "unknown_agency"
 

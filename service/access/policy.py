@@ -12,7 +12,8 @@ import yaml
 
 # The access model's codes, spelled once: each Literal is the type (pydantic models, OpenAPI),
 # the tuple beside it the same values for checks and messages.
-Permission = Literal["read", "write", "ingest", "manage_targets", "read_audit", "assess_threat", "admin"]
+# `contribute`: push to the batch endpoints as a write-only source (service.access.contributors).
+Permission = Literal["read", "write", "ingest", "contribute", "manage_targets", "read_audit", "assess_threat", "admin"]
 PERMISSIONS: tuple[Permission, ...] = get_args(Permission)
 Sharing = Literal["open", "restricted", "confidential"]  # least to most closely held
 SHARING_LEVELS: tuple[Sharing, ...] = get_args(Sharing)
@@ -34,6 +35,8 @@ class Agency:
     contact: str
     roles: frozenset[str] | None = None  # None: every role of the policy
     max_sharing: Sharing = "confidential"
+    departement: str | None = None  # a CROSS's or a contributor's département (INSEE code: 13, 2A, 971)
+    cross: bool = False  # a CROSS (`kind: cross`): owns what the contributors of its département push
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,15 @@ class Money:
 
 
 @dataclass(frozen=True)
+class PublicReports:
+    """Limits of the public reporting form (section `public_reports`, POST /v1/reports/public)."""
+
+    per_client_per_hour: int = 5  # reports one client address may send in an hour (429 beyond)
+    max_description: int = 2000  # characters of a report's description
+    max_address: int = 300  # characters of a report's address text
+
+
+@dataclass(frozen=True)
 class Policy:
     central_agency: str
     agencies: dict[str, Agency]
@@ -86,6 +98,7 @@ class Policy:
     extra: dict[str, object] = field(default_factory=dict)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     money: Money = field(default_factory=Money)
+    public_reports: PublicReports = field(default_factory=PublicReports)
 
     def permissions(self, agency: str, roles: list[str]) -> frozenset[Permission]:
         """What a caller of `agency` holding `roles` may do; unknown roles grant nothing."""
@@ -114,6 +127,8 @@ def load_policy(path: Path) -> Policy:
             contact=spec.get("contact", ""),
             roles=frozenset(spec["roles"]) if "roles" in spec else None,
             max_sharing=spec.get("max_sharing", "confidential"),
+            departement=str(spec["departement"]) if spec.get("departement") is not None else None,
+            cross=spec.get("kind") == "cross",
         )
         for code, spec in raw["agencies"].items()
     }
@@ -125,6 +140,14 @@ def load_policy(path: Path) -> Policy:
         unknown_roles = sorted((agency.roles or frozenset()) - set(raw["roles"]))
         if unknown_roles:
             raise ValueError(f"agency {code!r} names roles the policy does not define: {unknown_roles}")
+    crosses = {a.departement: code for code, a in agencies.items() if a.cross}
+    for code, agency in agencies.items():
+        if agency.cross and not agency.departement:
+            raise ValueError(f"CROSS agency {code!r} needs its departement")
+        contributor = agency.roles is not None and "contributor" in agency.roles
+        if contributor and (agency.roles != {"contributor"} or agency.departement not in crosses):
+            raise ValueError(f"contributor agency {code!r} has the one role contributor and a departement "
+                             f"with a CROSS (CROSS départements: {sorted(d for d in crosses if d)})")
     central = raw["central_agency"]
     if central not in agencies:
         raise ValueError(f"central agency {central!r} is not among the agencies")
@@ -157,6 +180,7 @@ def load_policy(path: Path) -> Policy:
         statistics_count_all=bool(raw.get("statistics_count_all", True)),
         lifecycle=load_lifecycle(raw.get("lifecycle") or {}),
         money=load_money(raw.get("money") or {}),
+        public_reports=PublicReports(**_numbers("public_reports", PublicReports(), raw.get("public_reports") or {})),  # type: ignore[arg-type]
     )
 
 

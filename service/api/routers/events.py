@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 
 from graph_schema import get_schema
 from service.access.auth import Principal, require
+from service.access.contributors import contributed, writer
 from service.access.policy import Policy
 from service.api.batches import batch_route, read_plan, source_system
 from service.api.responses import JSONResponse
@@ -23,7 +24,8 @@ router = APIRouter(prefix="/v1", tags=["events"])
 
 @router.post("/events", response_model=EventsResponse,
              **batch_route(request_schema(get_schema()), "events", "event by its id"))
-async def push_events(request: Request, principal: Annotated[Principal, Depends(require("ingest", "write"))],
+async def push_events(request: Request,
+                      principal: Annotated[Principal, Depends(require("ingest", "write", "contribute"))],
                       source: Annotated[str | None, Depends(source_system)]) -> Any:
     """Push a batch of time-stamped events — calls, plate reads, transfers — idempotently and atomically.
 
@@ -54,10 +56,15 @@ async def push_events(request: Request, principal: Annotated[Principal, Depends(
       the events (`derived: true`: count, first, last, total amount). An identifier named in your
       events that another agency holds data on raises `shared_identifier` alerts for both; one
       that another agency looked up without a hit raises `late_hit` alerts.
+    - A write-only source (role `contributor`) pushes events as it pushes entities: `restricted`,
+      owned by the CROSS of its département, X/4, its refs prefixed `<agency>:`, provenance naming it.
     """
     policy: Policy = request.app.state.policy
-    plan = await read_plan(request, lambda body: build_plan(body, get_schema(), policy, principal.agency))
-    out = await write_events(request.app.state.db, plan, principal, policy, source)
+    # A contributor (write-only source) writes as the CROSS of its département: service.access.contributors.
+    author, provenance = writer(principal, policy, source)
+    plan = await read_plan(request, lambda body: build_plan(contributed(body, principal, get_schema()), get_schema(),
+                                                            policy, author.agency))
+    out = await write_events(request.app.state.db, plan, author, policy, provenance)
     await request.app.state.audit.record(principal, "ingest.events",
                                          target_ids=sorted({e["id"] for e in out["events"]}),
                                          result_count=len(out["events"]))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 
 from graph_schema import get_schema
 from service.access.auth import Principal, require
+from service.access.contributors import contributed, writer
 from service.access.policy import Policy
 from service.api.batches import batch_route, read_plan, source_system
 from service.api.responses import JSONResponse
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["ingest"])
 
 @router.post("/ingest", response_model=IngestResponse,
              **batch_route(request_schema(get_schema()), "items", "entity"))
-async def ingest(request: Request, principal: Annotated[Principal, Depends(require("ingest", "write"))],
+async def ingest(request: Request, principal: Annotated[Principal, Depends(require("ingest", "write", "contribute"))],
                  source: Annotated[str | None, Depends(source_system)]) -> Any:
     """Push a batch of entities, identifiers and links, idempotently and atomically.
 
@@ -48,10 +49,17 @@ async def ingest(request: Request, principal: Annotated[Principal, Depends(requi
     - The whole batch commits in one transaction, or nothing does: a 422 lists every invalid
       item. Linking your entity to an identifier that another agency's data also uses raises a
       `shared_identifier` alert for both agencies (once per pair).
+    - A write-only source (role `contributor`: municipal police, social landlord, transport
+      operator) pushes here and reads nothing else: its items are stored `restricted`, owned by
+      the CROSS of its département, graded X/4, its refs prefixed `<agency>:`, provenance naming it.
+      The CROSS re-grades one by pushing it again (same type and prefixed ref) with its codes.
     """
     policy: Policy = request.app.state.policy
-    plan = await read_plan(request, lambda body: build_plan(body, get_schema(), policy, principal.agency))
-    out = await write.ingest(request.app.state.db, plan, principal, policy, source)
+    # A contributor (write-only source) writes as the CROSS of its département: service.access.contributors.
+    author, provenance = writer(principal, policy, source)
+    plan = await read_plan(request, lambda body: build_plan(contributed(body, principal, get_schema()), get_schema(),
+                                                            policy, author.agency))
+    out = await write.ingest(request.app.state.db, plan, author, policy, provenance)
     await request.app.state.audit.record(principal, "ingest", target_ids=[e["id"] for e in out["entities"]],
                                          result_count=len(plan.entities) + len(plan.links))
     return JSONResponse(out)

@@ -30,8 +30,12 @@ class Me(BaseModel):
     agencies: dict[str, str] = Field(description="Every agency of the access policy: code → name")
 
 
+# A write-only source (`contribute` alone) reads nothing back, not even the policy's agencies.
+READERS = tuple(p for p in PERMISSIONS if p != "contribute")
+
+
 @router.get("/me", response_model=Me, responses=errors({403: "The token's roles give no permission"}))
-async def me(principal: Principal = Depends(require(*PERMISSIONS)), policy: Policy = Depends(get_policy)) -> Me:
+async def me(principal: Principal = Depends(require(*READERS)), policy: Policy = Depends(get_policy)) -> Me:
     """The caller as its token and the access policy describe it: subject, agency, unit, roles,
     permissions, and whether its agency is the central one. Reads no data; not audited."""
     agency = policy.agencies.get(principal.agency)
