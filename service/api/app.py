@@ -40,6 +40,7 @@ from service.api.routers import money as money_router
 from service.api.routers import networks as networks_router
 from service.api.routers import objectives as objectives_router
 from service.api.routers import priority_targets as priority_targets_router
+from service.api.routers import public_reports as public_reports_router
 from service.api.routers import review as review_router
 from service.api.routers import search as search_router
 from service.api.routers import threat_assessment as threat_assessment_router
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(timeline_router.router)
     app.include_router(assets_router.router)
     app.include_router(money_router.router)
+    app.include_router(public_reports_router.router)
     app.include_router(threat_assessment_router.router)
     install_ui(app)
     install_openapi(app)

@@ -45,7 +45,7 @@ COMMON_ERRORS = {
     "500": "A bug of the service, logged; `details.request_id` names the log line (do not resend as is)",
     "503": "Neo4j unavailable; retry after the Retry-After header",
 }
-PUBLIC_PATHS = {"/healthz", "/readyz"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/v1/reports/public"}  # no token
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
 BOOKMARK_PARAMETER: dict[str, Any] = {
