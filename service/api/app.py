@@ -45,6 +45,7 @@ from service.api.routers import review as review_router
 from service.api.routers import search as search_router
 from service.api.routers import threat_assessment as threat_assessment_router
 from service.api.routers import timeline as timeline_router
+from service.api.routers import webhooks as webhooks_router
 from service.api.routers.ui import install_ui
 from service.audit.journal import journal_dir
 from service.audit.trail import AuditLog
@@ -54,6 +55,7 @@ from service.core.logs import configure_logging
 from service.core.metrics import metrics_endpoint
 from service.core.settings import Settings, get_settings
 from service.domain.lifecycle.queue import HookWorker
+from service.domain.notifications.webhooks import WebhookWorker
 
 log = structlog.get_logger(__name__)
 
@@ -97,6 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Finishes ingest hook work queued past its budget; reads the policy at each turn.
         app.state.hook_worker = HookWorker(db, lambda: app.state.policy)
         app.state.hook_worker.start()
+        # Pushes alerts to the agencies' webhooks from the Neo4j outbox (leases: safe with replicas).
+        app.state.webhook_worker = WebhookWorker(db, settings)
+        app.state.webhook_worker.start()
         app.state.migrated = False
         task = asyncio.create_task(_migrate_until_done(db, app))
         try:
@@ -106,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await app.state.hook_worker.close()
+            await app.state.webhook_worker.close()
             await app.state.audit.close()  # queued audit records are written before the driver goes
             await db.close()
 
@@ -150,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(money_router.router)
     app.include_router(public_reports_router.router)
     app.include_router(threat_assessment_router.router)
+    app.include_router(webhooks_router.router)
     install_ui(app)
     install_openapi(app)
     return app

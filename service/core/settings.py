@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     # moved into the Neo4j chain; the mover may wait this long to gather more records per transaction.
     audit_move_delay_ms: float = 100.0
 
+    # Webhooks (service/domain/notifications): production accepts only https receivers; development
+    # may allow http to 127.0.0.1 / localhost. Retries back off from `backoff` doubling up to `max_backoff`.
+    webhook_allow_http_localhost: bool = False
+    webhook_poll_seconds: float = 5.0  # 0 pauses the API process's delivery worker
+    webhook_timeout_seconds: float = 5.0
+    webhook_backoff_seconds: float = 30.0
+    webhook_max_backoff_seconds: float = 3600.0
+    webhook_lease_seconds: float = 60.0
+
     log_level: str = "INFO"
     log_json: bool = True
 
