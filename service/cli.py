@@ -247,6 +247,35 @@ def hooks_run(max_tasks: Annotated[int | None, typer.Option("--max-tasks", min=1
         raise typer.Exit(1)
 
 
+webhooks_app = typer.Typer(help="Webhook delivery: alerts pushed to the agencies' receivers.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("run")
+def webhooks_run(turns: Annotated[int, typer.Option("--turns", min=1, help="Outbox turns to run.")] = 1) -> None:
+    """Fill the webhook outbox and deliver what is due now (safe beside the API's workers: each
+    delivery is leased). Prints the deliveries made and failed."""
+    from service.core.db import Database, make_driver
+    from service.domain.lifecycle.queue import worker_id
+    from service.domain.notifications import webhooks
+
+    settings = _settings()
+
+    async def run() -> webhooks.Report:
+        db = Database(make_driver(settings), settings.neo4j_database, settings.retry_after_seconds)
+        total, worker = webhooks.Report(), worker_id()
+        try:
+            for _ in range(turns):
+                one = await webhooks.deliver_due(db, settings, worker)
+                total.delivered, total.failed = total.delivered + one.delivered, total.failed + one.failed
+            return total
+        finally:
+            await db.close()
+
+    report = asyncio.run(run())
+    typer.echo(json.dumps({"delivered": report.delivered, "failed": report.failed}))
+
+
 @hooks_app.command("status")
 def hooks_status(as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False) -> None:
     """The queue's backlog by kind (tasks, claimed, failing, oldest, most attempts) and the failing
