@@ -173,6 +173,20 @@ def _events(schema: Schema) -> list[str]:
     return statements
 
 
+def _notifications(schema: Schema) -> list[str]:
+    # One delivery per (webhook, alert): the outbox's MERGE on `key` is exactly-once only with the
+    # key unique, when two replicas scan the same alerts at once. The worker seeks due deliveries
+    # by (state, next attempt); the CROSS's queue finds public reports by id.
+    return [
+        "CREATE CONSTRAINT webhook_id IF NOT EXISTS FOR (w:Webhook) REQUIRE w.id IS UNIQUE",
+        "CREATE CONSTRAINT delivery_key IF NOT EXISTS FOR (d:Delivery) REQUIRE d.key IS UNIQUE",
+        "CREATE INDEX delivery_due IF NOT EXISTS FOR (d:Delivery) ON (d.state, d.next_attempt_at)",
+        "CREATE INDEX delivery_webhook IF NOT EXISTS FOR (d:Delivery) ON (d.webhook_id)",
+        "CREATE CONSTRAINT public_report_id IF NOT EXISTS FOR (r:PublicReport) REQUIRE r.id IS UNIQUE",
+        "CREATE INDEX public_report_cross IF NOT EXISTS FOR (r:PublicReport) ON (r.cross)",
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "node identity and lookup indexes", _core),
     Migration(2, "relationship id indexes", _relationship_ids),
@@ -187,6 +201,7 @@ MIGRATIONS: list[Migration] = [
     Migration(11, "person matching", _person_matching),
     Migration(12, "matching candidates by birth date and agency", _matching_by_agency),
     Migration(13, "events: identity and (party, time) indexes", _events),
+    Migration(14, "webhook deliveries and public reports", _notifications),
 ]
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
