@@ -38,7 +38,11 @@ def render_markdown() -> str:
                 out.append(f"- In order where given: {' ≤ '.join(f'`{q}`' for q in seq)} (else 422).")
             for group in node.exclusive:
                 out.append(f"- At most one of {', '.join(f'`{q}`' for q in group)} (else 422).")
-            if node.date_order or node.exclusive:
+            for prop, steps in node.progression.items():
+                path = " → ".join(" or ".join(f"`{v}`" for v in step) for step in steps)
+                out.append(f"- A stored `{prop}` only moves forward: {path}, an absent one read as the first "
+                           "(else 422; the same again is unchanged).")
+            if node.date_order or node.exclusive or node.progression:
                 out.append("")
     out += ["## Relationships", ""]
     for rel in schema.relationships.values():

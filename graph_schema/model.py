@@ -79,10 +79,23 @@ class NodeType:
     # and properties of which at most one may be given: rules across an item's properties.
     date_order: tuple[tuple[str, ...], ...] = ()
     exclusive: tuple[tuple[str, ...], ...] = ()
+    # Enum properties whose stored value only moves forward through steps (a step's values are
+    # alternatives, final with respect to each other); an absent value reads as the first step's.
+    progression: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
 
     @property
     def is_identifier(self) -> bool:
         return self.kind == "identifier"
+
+    def moves_back(self, prop: str, stored: str | None, given: str | None) -> bool:
+        """Whether writing `given` over `stored` goes against `prop`'s progression: to an earlier
+        step, or to another value of the same step; re-sending the stored value does not."""
+        steps = self.progression[prop]
+        stored, given = stored or steps[0][0], given or steps[0][0]
+        if stored == given:
+            return False
+        position = {value: i for i, values in enumerate(steps) for value in values}
+        return position[given] <= position[stored]
 
 
 @dataclass(frozen=True)
@@ -179,6 +192,17 @@ def _properties(raw: dict[str, Any] | None, owner: str) -> dict[str, Property]:
     return props
 
 
+def _steps(owner: str, prop: str, raw: list[Any], props: dict[str, Property]) -> tuple[tuple[str, ...], ...]:
+    """A progression's steps (each a value or a list of alternatives), covering the enum's values once."""
+    steps = tuple((step,) if isinstance(step, str) else tuple(step) for step in raw)
+    declared = props.get(prop)
+    flat = [v for step in steps for v in step]
+    if declared is None or declared.type != "enum" or sorted(flat) != sorted(declared.values) or len(steps) < 2:
+        raise ValueError(f"{owner}: progression of {prop!r} needs a declared enum and two or more steps "
+                         "naming each of its values once")
+    return steps
+
+
 def load_schema(path: Path = SCHEMA_FILE) -> Schema:
     """Parse and check the schema file; every inconsistency is an error at load time."""
     raw = yaml.safe_load(path.read_text())
@@ -204,8 +228,10 @@ def load_schema(path: Path = SCHEMA_FILE) -> Schema:
         for group in exclusive:
             if len(group) < 2 or any(q not in props for q in group):
                 raise ValueError(f"{name}: exclusive {list(group)} needs two or more declared properties")
+        progression = {prop: _steps(name, prop, steps, props)
+                       for prop, steps in (spec.get("progression") or {}).items()}
         nodes[name] = NodeType(name, kind, spec.get("description", ""), props, search, spec.get("normaliser"),
-                               date_order, exclusive)
+                               date_order, exclusive, progression)
     rels: dict[str, RelationshipType] = {}
     for name, spec in raw["relationships"].items():
         if not REL_RE.match(name):

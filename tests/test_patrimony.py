@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.builders import Auth, eid, ent, link, person, push
+from tests.builders import Auth, eid, ent, link, person, post_batch, push
 
 DNRED = "DNRED — permanence, +33 1 00 00 00 03"
 V = "AB-123-CD"
@@ -274,3 +274,30 @@ def test_recovery_steps_out_of_order_are_refused_naming_the_field(client: TestCl
     r = client.post("/v1/ingest", headers=police,
                     json={"entities": [{"type": "Asset", "ref": "A-ORDER", "properties": steps}]})
     assert r.status_code == 200, r.text
+
+
+def test_a_stored_status_never_moves_back(scenario: TestClient, auth: Auth) -> None:
+    """identified → seized → confiscated or released (graph_schema: Asset's progression), judged
+    against the stored status: going back is a 422 naming the item, and nothing of the batch is
+    written; the same status again is unchanged."""
+    ingest = auth("police", "ingest")
+    a5 = asset("A5", 10_000, status="confiscated", confiscated_on="2026-06-30")
+    assert push(scenario, ingest, [a5])["entities"][0]["status"] == "unchanged"
+    backwards = [(asset("A5", 10_000, status="seized", seized_on="2026-01-02"), "confiscated to seized"),
+                 (asset("A6", 40_000, status="confiscated", seized_on="2025-11-02", confiscated_on="2026-03-01"),
+                  "released to confiscated"),
+                 (asset("A4", 20_000), "seized to identified"),
+                 (asset("A5", 10_000, status="identified"), "confiscated to identified")]
+    forward = asset("A1", 1_000_000, status="seized", seized_on="2026-04-02")
+    for item, move in backwards:
+        r = post_batch(scenario, ingest, {"entities": [forward, item]})
+        assert r.status_code == 422, r.text
+        details = r.json()["error"]["details"]
+        assert [(d["section"], d["index"], d["field"]) for d in details] == [("entities", 1, "properties.status")]
+        assert move in details[0]["message"], details
+    statuses = {a: held(get(scenario, auth("police", "analyst"), f"/v1/entities/{pol(*P)}/patrimony"))[a]["status"]
+                for a in ("A1", "A6")}
+    assert statuses == {"A1": "identified", "A6": "released"}
+    a4 = asset("A4", 20_000, status="confiscated", seized_on="2026-02-01", confiscated_on="2026-09-01")
+    assert push(scenario, ingest, [a4])["entities"][0]["status"] == "updated"
+

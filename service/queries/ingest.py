@@ -20,6 +20,22 @@ MATCH (n:Node {id: id})
 RETURN n.id AS id, n:Identifier AS identifier, n.owner_agency AS owner
 """
 
+# The stored values of properties that only move forward (graph_schema: `progression`), for the
+# batch's items of such types: their write locks first (the SET changes nothing), then the read
+# in a second statement, so a concurrent batch moving the same item waits and is judged against
+# what the first committed, never against what it read before.
+LOCK_PROGRESSING = """
+UNWIND $ids AS id
+MATCH (n:Node {id: id})
+SET n.type = n.type
+"""
+
+READ_PROGRESSING = """
+UNWIND $ids AS id
+MATCH (n:Node {id: id})
+RETURN n.id AS id, [k IN $props | n[k]] AS stored
+"""
+
 
 # The upserts return one record: the ids they created and those they updated; rows not listed
 # were unchanged. Rows carry `p`, the full map of what changes (every declared property, null

@@ -9,7 +9,8 @@ are absent and no chain crosses them.
 An asset's status (identified → seized → confiscated, or seized → released), its dates
 (`identified_on`, `seized_on`, `confiscated_on`, `released_on`) and `court_reference` come with
 the asset through POST /v1/ingest from the owner agency's system of record: a second writer here
-would be overwritten by the next push of the same asset.
+would be overwritten by the next push of the same asset. A push moving a stored status back
+(graph_schema: Asset's `progression`; confiscated and released are final) is refused with a 422.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ inside one write transaction:
 
 1. ownership: the ids the batch names are probed; another agency's entity is refused (403, each
    item named), and a link end that is neither in the batch nor the caller's stored entity is a 422;
+   so is a value that only moves forward (graph_schema `progression`: an Asset's status) moving
+   back from the stored one, read under the items' write locks;
 2. writes, in an order that keeps links valid and locks predictable: identifiers first (links need
    both ends), then entities, then links, one `UNWIND` per label or type in type order, rows sorted
    by id (links by their pair of ends) so concurrent batches take locks in one order. Batches on the
@@ -34,7 +36,7 @@ from service.core import clock, metrics
 from service.core.db import Database
 from service.core.errors import ApiError
 from service.domain.ingest import hooks
-from service.domain.ingest.models import LinkRow, Plan
+from service.domain.ingest.models import EntityRow, LinkRow, Plan
 from service.queries import ingest as q
 
 Written = dict[str, str]  # {id: "created" | "updated"} for the rows a statement wrote (others unchanged)
@@ -71,6 +73,31 @@ def check_ownership(plan: Plan, agency: str, existing: dict[str, dict[str, Any]]
                                "message": "no such entity of yours, neither in this batch nor stored"})
     if errors:
         errors.sort(key=lambda e: (e["section"] != "batch", e["section"] != "entities", e["index"]))
+        raise validation_error(errors)
+
+
+def progressing_rows(plan: Plan) -> list[EntityRow]:
+    """The batch's items of a type with properties that only move forward (graph_schema `progression`)."""
+    schema = get_schema()
+    return [row for row in plan.entities if not row.identifier and schema.nodes[row.type].progression]
+
+
+def check_progression(rows: list[EntityRow], stored: dict[str, dict[str, Any]]) -> None:
+    """Refuse (422, each item named) a value moving back from the stored one; `stored`:
+    {id: {property: value}} of the stored items. (An item named twice in a batch is identical.)"""
+    schema = get_schema()
+    errors = []
+    for row in rows:
+        node = schema.nodes[row.type]
+        before = stored.get(row.id, {})
+        for prop, steps in node.progression.items():
+            given = row.props.get(prop)
+            if row.id in stored and node.moves_back(prop, before.get(prop), given):
+                path = " → ".join(" or ".join(step) for step in steps)
+                errors.append({"section": "entities", "index": row.index, "field": f"properties.{prop}",
+                               "message": f"{prop} cannot move back from {before.get(prop) or steps[0][0]} to "
+                                          f"{given or steps[0][0]} (the steps go {path}, the last ones final)"})
+    if errors:
         raise validation_error(errors)
 
 
@@ -158,6 +185,9 @@ class IngestWork:
             result = await tx.run(q.PROBE_NODES, ids=sorted(probe_ids))
             existing = {r["id"]: r.data() async for r in result}
         check_ownership(plan, self.principal.agency, existing)
+        progressing = progressing_rows(plan)
+        if progressing:
+            await self._check_progression(tx, progressing)
 
         params = self._params()
         written = await self._write_entities(tx, params)
@@ -170,6 +200,16 @@ class IngestWork:
         raised = await hooks.after_ingest(tx, plan, self.principal, self.policy, written, links_written,
                                           params["now"])
         self.alerts = {"shared_identifier": shared, **raised}
+
+    @staticmethod
+    async def _check_progression(tx: AsyncManagedTransaction, rows: list[EntityRow]) -> None:
+        """Before any write: the stored values under the items' write locks, then the check."""
+        ids = sorted({row.id for row in rows})
+        props = sorted({p for row in rows for p in get_schema().nodes[row.type].progression})
+        await (await tx.run(q.LOCK_PROGRESSING, ids=ids)).consume()
+        result = await tx.run(q.READ_PROGRESSING, ids=ids, props=props)
+        stored = {r["id"]: dict(zip(props, r["stored"], strict=True)) async for r in result}
+        check_progression(rows, stored)
 
     async def _write_entities(self, tx: AsyncManagedTransaction, params: dict[str, Any]) -> Written:
         """Identifiers (with those only named as link ends), then owned entities; one statement per type."""
