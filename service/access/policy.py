@@ -86,6 +86,15 @@ class PublicReports:
 
 
 @dataclass(frozen=True)
+class Watches:
+    """How long a watch lasts (section `watches`, POST /v1/watches): the default when the caller
+    gives no `expires_at`, and the longest it may ask for."""
+
+    default_days: int = 183  # about six months
+    max_days: int = 366
+
+
+@dataclass(frozen=True)
 class Policy:
     central_agency: str
     agencies: dict[str, Agency]
@@ -99,6 +108,7 @@ class Policy:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     money: Money = field(default_factory=Money)
     public_reports: PublicReports = field(default_factory=PublicReports)
+    watches: Watches = field(default_factory=Watches)
 
     def permissions(self, agency: str, roles: list[str]) -> frozenset[Permission]:
         """What a caller of `agency` holding `roles` may do; unknown roles grant nothing."""
@@ -181,6 +191,7 @@ def load_policy(path: Path) -> Policy:
         lifecycle=load_lifecycle(raw.get("lifecycle") or {}),
         money=load_money(raw.get("money") or {}),
         public_reports=PublicReports(**_numbers("public_reports", PublicReports(), raw.get("public_reports") or {})),  # type: ignore[arg-type]
+        watches=load_watches(raw.get("watches") or {}),
     )
 
 
@@ -230,6 +241,14 @@ def load_money(raw: dict[str, object]) -> Money:
     if values["structuring_margin_eur"] >= values["structuring_threshold_eur"]:
         raise ValueError("money.structuring_margin_eur must be below structuring_threshold_eur")
     return Money(**values)  # type: ignore[arg-type]
+
+
+def load_watches(raw: dict[str, object]) -> Watches:
+    """The `watches` section: at least a day, and the default within the maximum."""
+    values = _numbers("watches", Watches(), raw)
+    if not 1 <= values["default_days"] <= values["max_days"]:
+        raise ValueError("watches: default_days is at least 1 and at most max_days")
+    return Watches(**values)  # type: ignore[arg-type]
 
 
 @lru_cache
