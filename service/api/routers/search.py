@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph_schema import get_schema
-from graph_schema.normalise import IdentifierError, normalise
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.access.visibility import viewer_params
@@ -20,10 +19,8 @@ from service.api.deps import EntityTypes, Evaluation, Purpose, get_db, get_polic
 from service.api.openapi import errors
 from service.api.responses import JSONResponse
 from service.api.views import node_out
-from service.core import ids
 from service.core.db import Database
-from service.core.errors import ApiError
-from service.domain.explore.search import lucene_query
+from service.domain.explore.search import identifier, lucene_query
 from service.domain.lifecycle import late_hits
 from service.queries import search as q
 
@@ -123,16 +120,7 @@ async def lookup(
     policy's period, 12 months by default: if another agency links data to the identifier
     later, you and it both receive a `late_hit` alert with each other's contact and your purpose.
     """
-    schema = get_schema()
-    node = schema.nodes.get(type_)
-    if node is None or not node.is_identifier:
-        raise ApiError(422, "not_an_identifier_type",
-                       f"{type_!r} is not an identifier type; one of: {', '.join(schema.identifier_types)}")
-    try:
-        normalised = normalise(node.normaliser or "", value)
-    except IdentifierError as exc:
-        raise ApiError(422, "invalid_identifier", f"not a valid {type_}: {exc}") from None
-    ident = ids.identifier_id(type_, normalised)
+    normalised, ident = identifier(type_, value)
     rows = await db.read_records(q.LOOKUP, id=ident, viewer=viewer_params(principal))
     owners = sorted(set(rows[0]["owners"])) if rows and rows[0]["id"] else []
     if not owners:  # remembered for late hits; re-asked under the identifier's lock (domain.lifecycle.late_hits)

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
+from graph_schema import get_schema
+from graph_schema.normalise import IdentifierError, normalise
+from service.core import ids
 from service.core.errors import ApiError
 
 MAX_TERMS = 12
@@ -32,6 +36,12 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+def search_terms(text: str) -> list[str]:
+    """The words the index holds for `text` (folded, stop words out), once each, in order: what a
+    query requires, and what a search watch compares with a new entity's names."""
+    return [t for t in dict.fromkeys(_TERM.findall(fold(text))) if t not in STOP_WORDS]
+
+
 def lucene_query(q: str) -> str:
     """A Lucene query: every word must match, exactly (boosted) or within an edit distance.
 
@@ -40,7 +50,7 @@ def lucene_query(q: str) -> str:
     the index holds none of them, so requiring one would match nothing. Every special character is escaped, so a
     caller cannot inject Lucene syntax.
     """
-    terms = [t for t in dict.fromkeys(_TERM.findall(fold(q))) if t not in STOP_WORDS][:MAX_TERMS]
+    terms = search_terms(q)[:MAX_TERMS]
     if not terms:
         raise ApiError(422, "empty_query", "the query has no word to search for (English stop words are ignored)")
     clauses = []
@@ -52,3 +62,24 @@ def lucene_query(q: str) -> str:
             edits = 1 if len(term) <= 7 else 2
             clauses.append(f"+({t}^3 OR {t}~{edits})")
     return " ".join(clauses)
+
+
+def identifier(type_: str, value: str, where: str | None = None) -> tuple[str, str]:
+    """(normalised value, id) of an identifier as a caller writes it, normalised as ingest does
+    (`graph_schema.normalise`: E.164 phones, compact IBANs…), so it names the node ingest merges.
+    A type that is no identifier or a malformed value is the caller's mistake: 422, naming the
+    field (`<where>type`, `<where>value`) when `where` is given."""
+    schema = get_schema()
+    node = schema.nodes.get(type_)
+
+    def details(name: str) -> dict[str, Any] | None:
+        return {"field": f"{where}{name}"} if where is not None else None
+
+    if node is None or not node.is_identifier:
+        raise ApiError(422, "not_an_identifier_type", f"{type_!r} is not an identifier type; one of: "
+                       f"{', '.join(schema.identifier_types)}", details("type"))
+    try:
+        normalised = normalise(node.normaliser or "", value)
+    except IdentifierError as exc:
+        raise ApiError(422, "invalid_identifier", f"not a valid {type_}: {exc}", details("value")) from None
+    return normalised, ids.identifier_id(type_, normalised)
