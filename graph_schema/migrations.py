@@ -187,6 +187,18 @@ def _notifications(schema: Schema) -> list[str]:
     ]
 
 
+def _watches(schema: Schema) -> list[str]:
+    # A write finds the watches on what it touched by index seeks, never a scan: on the watched
+    # entity or identifier id (`target_id`), and for search watches on their rarest word
+    # (`anchor`, the longest); an agency's list by `agency`.
+    return [
+        "CREATE CONSTRAINT watch_id IF NOT EXISTS FOR (w:Watch) REQUIRE w.id IS UNIQUE",
+        "CREATE INDEX watch_target IF NOT EXISTS FOR (w:Watch) ON (w.target_id)",
+        "CREATE INDEX watch_anchor IF NOT EXISTS FOR (w:Watch) ON (w.anchor)",
+        "CREATE INDEX watch_agency IF NOT EXISTS FOR (w:Watch) ON (w.agency, w.created_at)",
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "node identity and lookup indexes", _core),
     Migration(2, "relationship id indexes", _relationship_ids),
@@ -202,6 +214,7 @@ MIGRATIONS: list[Migration] = [
     Migration(12, "matching candidates by birth date and agency", _matching_by_agency),
     Migration(13, "events: identity and (party, time) indexes", _events),
     Migration(14, "webhook deliveries and public reports", _notifications),
+    Migration(15, "watches by target, search word and agency", _watches),
 ]
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
