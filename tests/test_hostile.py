@@ -188,7 +188,10 @@ def live_api(neo4j_srv: Neo4jServer, driver: neo4j.Driver, tmp_path_factory: pyt
     wipe(driver)
     state = tmp_path_factory.mktemp("hostile")
     api = LiveService(api_env(neo4j_srv.uri, neo4j_srv.user, neo4j_srv.password, TEST_JWT_SECRET,
-                              state_dir=str(state), log_level="ERROR"), log=Path(state) / "api.log")
+                              state_dir=str(state), log_level="ERROR",
+                              # the fuzzer reads the live alert stream to its end: make that short
+                              alert_stream_max_seconds="2", alert_stream_check_seconds="0.5"),
+                     log=Path(state) / "api.log")
     api.start()
     try:
         yield api.url

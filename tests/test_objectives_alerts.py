@@ -111,8 +111,10 @@ def test_overlap_on_the_same_entity(client: TestClient, auth: Auth, who: Who) ->
     assert police[0]["entity_id"] == douane[0]["entity_id"] == DOUANE_P
     assert (police[0]["counterpart_agency"], police[0]["counterpart_contact"]) == ("douane", DOUANE_CONTACT)
     assert (douane[0]["counterpart_agency"], douane[0]["counterpart_contact"]) == ("police", POLICE_CONTACT)
-    assert set(police[0]) == {"id", "kind", "created_at", "entity_id", "counterpart_agency",
-                              "counterpart_contact", "acknowledged"}
+    assert set(police[0]) == {"id", "kind", "created_at", "entity_id", "entity_name", "priority",
+                              "counterpart_agency", "counterpart_contact", "acknowledged"}
+    # Customs' restricted person is a stub to police: its alert does not name it; customs' does.
+    assert police[0]["entity_name"] is None and douane[0]["entity_name"] == "Morel"
     assert police[0]["acknowledged"] is False
     # Another unit of the same agency on the same entity: same pair, no new alert; same agency: none.
     assert declare(client, who["police"], DOUANE_P, "PJ-10", unit="U2").status_code == 201

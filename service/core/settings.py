@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     webhook_max_backoff_seconds: float = 3600.0
     webhook_lease_seconds: float = 60.0
 
+    # The UI's live alert count (GET /v1/alerts/stream): each open stream re-counts its agency's
+    # pending alerts this often (the count is one index read) and sends only changes; a stream
+    # closes after `max` seconds and the browser reconnects, so no connection lives for ever.
+    alert_stream_check_seconds: float = 5.0
+    alert_stream_max_seconds: float = 600.0
+
     log_level: str = "INFO"
     log_json: bool = True
 
