@@ -443,13 +443,63 @@ def test_dashboard_lookup_and_alerts(world: World, new_page: Any) -> None:
     expect(page.locator("#target-page")).to_contain_text("Samia Belhadj")
     assert page.locator("#workflow").count() == 0  # an investigator proposes; only OFAST's managers decide
 
+    # Alerts come grouped by entity, other service and kind; a group opens onto its alerts.
     page.click("#nav a[data-view='alerts']")
-    shared = page.locator("tr.alert-row", has_text="douane").first
+    group = page.locator("tr.alert-group[data-kind='shared_identifier'][data-agency='douane']").first
+    expect(group).to_contain_text("DNRED")
+    entity = group.get_attribute("data-entity")
+    group.locator("button.open-group").click()
+    shared = page.locator("tr.group-detail:not([hidden]) tr.alert-row").first
     expect(shared).to_contain_text("shared_identifier")
+    expect(shared.locator("a.open-identifier")).to_be_visible()
     alert_id = shared.get_attribute("data-id")
     shot(page, "alerts")
     shared.locator("button.ack").click()
     expect(page.locator(f"tr.alert-row.acknowledged[data-id='{alert_id}']")).to_have_count(1)
     page.reload()
-    expect(page.locator("tr.alert-row").first).to_be_visible()
+    expect(page.locator("#alert-groups, #no-alerts").first).to_be_visible()
+    same = page.locator(f"tr.alert-group[data-kind='shared_identifier'][data-agency='douane'][data-entity='{entity}']")
+    if same.count():  # the group had other pending alerts: the acknowledged one is no longer among them
+        same.locator("button.open-group").click()
+        expect(page.locator("tr.group-detail:not([hidden]) tr.alert-row").first).to_be_visible()
     expect(page.locator(f"tr.alert-row[data-id='{alert_id}']")).to_have_count(0)
+
+
+def test_judge_a_possible_match_from_the_alerts_list(world: World, new_page: Any) -> None:
+    """Customs pushes a namesake of police's Samia Belhadj holding her account: police's alerts list
+    shows the possible match under her name, its badge goes up live, and judging it from the list
+    records the verdict and acknowledges the alert."""
+    police_token = world.token("police", "investigator", unit="OFAST-Marseille")
+    page = new_page("police", "investigator", unit="OFAST-Marseille")
+    page.click("#nav a[data-view='alerts']")
+    expect(page.locator("#alert-groups, #no-alerts").first).to_be_visible()
+    with httpx.Client(base_url=world.service.url, timeout=60) as api:
+        before = api.get("/v1/alerts", params={"acknowledged": False}, headers=bearer(police_token)).json()["total"]
+        expect(page.locator("#alert-count")).to_have_attribute("data-live", "1")
+        _ingest(api, world.settings, "douane", {"entities": [
+            {"type": "Person", "ref": "UI-D-9", "sharing": "restricted",
+             "properties": {"first_name": "Samia", "last_name": "Belhadj"}},
+            {"type": "BankAccount", "ref": "FR7630004000312345678901429"}], "links": [
+            {"type": "HOLDS", "from": {"type": "Person", "ref": "UI-D-9"},
+             "to": {"type": "BankAccount", "ref": "FR7630004000312345678901429"}}]})
+        after = api.get("/v1/alerts", params={"acknowledged": False}, headers=bearer(police_token)).json()
+        assert after["total"] > before
+        # The header's count follows without a reload (server-sent events).
+        expect(page.locator("#alert-count")).to_have_text(str(after["total"]))
+        page.reload()
+        group = page.locator("tr.alert-group[data-kind='possible_match'][data-agency='douane']",
+                             has_text="Samia Belhadj")
+        expect(group).to_have_count(1)
+        group.locator("button.open-group").click()
+        row = page.locator("tr.group-detail:not([hidden]) tr.alert-row[data-kind='possible_match']").first
+        alert_id = row.get_attribute("data-id")
+        shot(page, "alerts-triage")
+        row.locator("button.verdict-same").click()
+        expect(row).to_contain_text("judged: same")
+        alert = next(a for a in api.get("/v1/alerts", params={"kind": "possible_match", "limit": 500},
+                                        headers=bearer(police_token)).json()["items"] if a["id"] == alert_id)
+        assert alert["acknowledged"] is True
+        match = api.get(f"/v1/matches/{alert['match_id']}", headers=bearer(police_token)).json()
+        assert match["status"] == "same", match
+        pending = api.get("/v1/alerts", params={"acknowledged": False}, headers=bearer(police_token)).json()["total"]
+        expect(page.locator("#alert-count")).to_have_text(str(pending))

@@ -1,5 +1,5 @@
 // Small pieces of UI that several views (and the header) draw the same way.
-import { get } from "./api.js";
+import { api, get, session } from "./api.js";
 import { fmtDate, fmtNumber, h, kv } from "./dom.js";
 import { colour, icon, label } from "./types.js";
 
@@ -17,16 +17,57 @@ export function stubBox(node) {
     node.handling_notice ? h("p", { class: "muted" }, node.handling_notice) : null);
 }
 
+function showAlertCount(total) {
+  const badge = document.getElementById("alert-count");
+  badge.textContent = String(total);
+  badge.hidden = total === 0;
+  badge.dataset.live = live.token ? "1" : "";
+}
+
 /** The header's count of unacknowledged alerts (hidden when none, or when the call fails). */
 export async function refreshAlertCount() {
-  const badge = document.getElementById("alert-count");
   try {
     const pending = await get("/v1/alerts", { acknowledged: false, limit: 1 });
-    badge.textContent = String(pending.total);
-    badge.hidden = pending.total === 0;
+    showAlertCount(pending.total);
   } catch {
-    badge.hidden = true;
+    document.getElementById("alert-count").hidden = true;
   }
+  watchAlertCount();
+}
+
+// The live count: one server-sent event stream per tab (GET /v1/alerts/stream), reopened when the
+// server closes it, with a growing pause while it fails. Read with fetch rather than EventSource,
+// which cannot send the Authorization header; the few lines of `event:`/`data:` parsing are ours
+// for that reason.
+const live = { token: "", retry: 2000 };
+
+async function watchAlertCount() {
+  if (!session.token || live.token === session.token) return;
+  const token = (live.token = session.token);
+  while (session.token === token) {
+    try {
+      const response = await api("GET", "/v1/alerts/stream", { as: "response", headers: { Accept: "text/event-stream" } });
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      live.retry = 2000;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || session.token !== token) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5)).join("\n");
+          if (/^event: ?pending$/m.test(block) && data) showAlertCount(JSON.parse(data).pending);
+        }
+      }
+    } catch {
+      live.retry = Math.min(live.retry * 2, 60000);
+    }
+    await new Promise((resolve) => setTimeout(resolve, live.retry));
+  }
+  if (live.token === token) live.token = "";
 }
 
 // Events (calls, plate reads, transfers) as the event endpoints return them: their parties and
