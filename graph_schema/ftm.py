@@ -51,9 +51,11 @@ NODES: dict[str, FtmNode] = {
 
 LINKS: dict[str, FtmLink] = {
     "MEMBER_OF": FtmLink("Membership", "member", "organization", {"role": "role"}),
-    "OWNS": FtmLink("Ownership", "owner", "asset", percent={"share": "percentage"}),
+    "OWNS": FtmLink("Ownership", "owner", "asset", {"since": "startDate", "until": "endDate"},
+                    percent={"share": "percentage"}),
     "HOLDS": FtmLink("Ownership", "owner", "asset"),  # a bank account's holder: no share
-    "CONTROLS": FtmLink("Directorship", "director", "organization", {"role": "role"}),
+    "CONTROLS": FtmLink("Directorship", "director", "organization",
+                        {"role": "role", "since": "startDate", "until": "endDate"}),
     "ASSOCIATE_OF": FtmLink("Associate", "person", "associate", {"nature": "relationship"}),
     "TRANSFERRED": FtmLink("Payment", "payerAccount", "beneficiaryAccount",
                            {"amount_eur": "amountEur", "date": "date"}),

@@ -28,8 +28,9 @@ the import too (names and summaries are the export's own):
 | CryptoWallet | CryptoWallet | publicKey |
 
 Relationships become FtM interval entities: MEMBER_OF → Membership (member, organization,
-role); OWNS and HOLDS → Ownership (owner, asset, percentage from `share`); CONTROLS →
-Directorship (director, organization, role); ASSOCIATE_OF → Associate (person, associate,
+role); OWNS and HOLDS → Ownership (owner, asset, percentage from `share`, startDate / endDate
+from `since` / `until`); CONTROLS → Directorship (director, organization, role, startDate /
+endDate); ASSOCIATE_OF → Associate (person, associate,
 relationship); TRANSFERRED between bank accounts → Payment (payerAccount, beneficiaryAccount,
 amountEur, date); every other relationship → UnknownLink (subject, object, role = the
 relationship type). A relationship whose ends FtM cannot type that way (an OWNS of a Network,
