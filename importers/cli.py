@@ -94,7 +94,8 @@ def _counts_table(title: str, rows: dict[str, Counter[str]]) -> Table:
 
 
 def _print_import_summary(summary: ImportSummary, ftm: FtmStats | None, elapsed: float, out: Console) -> None:
-    out.print(_counts_table("Import summary", {"entities": summary.entities, "links": summary.links}))
+    counts = {"entities": summary.entities, "links": summary.links}
+    out.print(_counts_table("Import summary", {**counts, **({"events": summary.events} if summary.events else {})}))
     if summary.duplicates:
         out.print(f"items named twice in one request (the last mention was sent): {summary.duplicates:,}")
     out.print(f"errors: {summary.errors:,}   requests: {summary.requests:,}   retries: {summary.retries:,}   "

@@ -17,11 +17,20 @@ pushes.
 | Address | Location (kind address, label = full, lat/lon) |
 | phone, email of a Person (or Network) | Phone, Email identifiers + USES |
 | addressEntity, address | Location + LOCATED_AT |
-| Ownership | OWNS owner -> asset (HOLDS when the asset is a bank account) |
-| Directorship | CONTROLS director -> organization |
+| Ownership | OWNS owner -> asset, share = percentage / 100, since/until = startDate/endDate |
+|           | (HOLDS when the asset is a bank account) |
+| Directorship | CONTROLS director -> organization, role, since/until = startDate/endDate |
 | Membership | MEMBER_OF, only when the organization is a Network |
-| Payment | TRANSFERRED payerAccount -> beneficiaryAccount (or the payer's/beneficiary's only account) |
+| Payment | a `transfer` event (POST /v1/events) payerAccount -> beneficiaryAccount (or the |
+|         | payer's/beneficiary's only account), at its date, amountEur (else an amount in EUR) |
 | Vehicle.owner | OWNS owner -> Vehicle |
+
+A payment is a dated record of money moving, as a bank's: an event, so money flows and the
+laundering indicators see it with the transfers of bank statements (the TRANSFERRED link between
+the two accounts is the service's aggregate of them). A transfer names accounts or wallets only
+and needs a date and an amount in euros: a payment without them is reported as not mapped. An
+ownership or a directorship is a state that lasts, not an instant: it stays the OWNS / CONTROLS
+link patrimony walks, its start and end dates kept on the link (`since`, `until`).
 
 The correspondences both directions share (schemata, ends, same-meaning properties) are
 declared in graph_schema.ftm, which the export uses too. Whether a link may join two types is
@@ -48,6 +57,7 @@ from followthemoney.proxy import EntityProxy
 from graph_schema import Schema, get_schema
 from graph_schema.ftm import LINKS as FTM_LINKS
 from graph_schema.ftm import NODES as FTM_NODES
+from graph_schema.ftm import FtmLink
 from graph_schema.normalise import IdentifierError, normalise
 from importers.loader import BatchWriter, CountingLines, ImportSummary, numbered
 
@@ -62,6 +72,7 @@ CAR_WORDS = ("car", "voiture", "van", "truck", "camion", "motorcycle", "moto", "
 # The FtM interval schemata this import reads, as graph_schema.ftm declares them.
 OWNERSHIP, DIRECTORSHIP = FTM_LINKS["OWNS"], FTM_LINKS["CONTROLS"]
 MEMBERSHIP, PAYMENT = FTM_LINKS["MEMBER_OF"], FTM_LINKS["TRANSFERRED"]
+TRANSFER = "transfer"  # the event kind a Payment becomes (graph_schema: events)
 
 
 @dataclass(frozen=True)
@@ -156,11 +167,11 @@ class FtmMapper:
         "BankAccount": frozenset({"iban", "accountNumber"}),
         "Vehicle": frozenset({"registrationNumber", "imoNumber", "type", "owner"}),
         "Address": frozenset({"full", "street", "postalCode", "city", "country", "latitude", "longitude"}),
-        "Ownership": frozenset({"owner", "asset", "percentage", "role"}),
-        "Directorship": frozenset({"director", "organization", "role"}),
+        "Ownership": frozenset({"owner", "asset", "percentage", "role", "startDate", "endDate"}),
+        "Directorship": frozenset({"director", "organization", "role", "startDate", "endDate"}),
         "Membership": frozenset({"member", "organization", "role"}),
         "Payment": frozenset({"payer", "beneficiary", "payerAccount", "beneficiaryAccount", "amount",
-                              "amountEur", "currency", "date", "startDate"}),
+                              "amountEur", "currency", "date", "startDate", "purpose"}),
     }
 
     def __init__(self, schema: Schema | None = None, stats: FtmStats | None = None) -> None:
@@ -218,8 +229,9 @@ class FtmMapper:
             return None, f"{values[0]!r} is not a valid {type_}: {exc}"
 
     # -- pass 2 ----------------------------------------------------------------------------
-    def map(self, proxy: EntityProxy, sharing: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The entities and links this FtM entity becomes (either may be empty)."""
+    def map(self, proxy: EntityProxy, sharing: str | None
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The entities, links and events this FtM entity becomes (any may be empty)."""
         schema_name = proxy.schema.name
         self.stats.seen[schema_name] += 1
         family = self._family(proxy)
@@ -234,7 +246,7 @@ class FtmMapper:
         else:
             self.stats.unmapped[schema_name] += 1
             self.stats.reasons[f"{schema_name}: {reason}"] += 1
-        return out.entities, out.links
+        return out.entities, out.links, out.events
 
     def _report_dropped(self, proxy: EntityProxy, family: str) -> None:
         carried = self.CARRIED.get("Company" if family == "Organization" else family)
@@ -393,14 +405,14 @@ class FtmMapper:
                 return False, f"{OWNERSHIP.source} or {OWNERSHIP.target} missing"
             share = _float(first(OWNERSHIP.percent["share"]))
             share = share / 100 if share is not None and 0 <= share <= 100 else None
-            return self._link(proxy, "OWNS", owner, asset, {"share": share}, out,
+            return self._link(proxy, "OWNS", owner, asset, {"share": share, **self._interval(proxy, OWNERSHIP)}, out,
                               what="edge", link_ref=pid, fallback="HOLDS")
         if family == DIRECTORSHIP.schema:
             director, org = first(DIRECTORSHIP.source), first(DIRECTORSHIP.target)
             if not director or not org:
                 return False, f"{DIRECTORSHIP.source} or {DIRECTORSHIP.target} missing"
-            return self._link(proxy, "CONTROLS", director, org, {"role": first(DIRECTORSHIP.properties["role"])}, out,
-                              what="edge", link_ref=pid)
+            props = {"role": first(DIRECTORSHIP.properties["role"]), **self._interval(proxy, DIRECTORSHIP)}
+            return self._link(proxy, "CONTROLS", director, org, props, out, what="edge", link_ref=pid)
         if family == MEMBERSHIP.schema:
             member, org = first(MEMBERSHIP.source), first(MEMBERSHIP.target)
             if not member or not org:
@@ -415,17 +427,47 @@ class FtmMapper:
             role = role or ("other" if written else None)
             return self._link(proxy, "MEMBER_OF", member, org_end, {"role": role}, out, what="edge", link_ref=pid)
         if family == PAYMENT.schema:
-            payer = self._account(first(PAYMENT.source), first("payer"))
-            beneficiary = self._account(first(PAYMENT.target), first("beneficiary"))
-            if payer is None or beneficiary is None:
-                return False, "payer or beneficiary account not resolvable"
-            amount = _float(first(PAYMENT.properties["amount_eur"]))
-            if amount is None and (first("currency") or "EUR").upper() == "EUR":
-                amount = _float(first("amount"))
-            date = _date(_get(proxy, PAYMENT.properties["date"]) + _get(proxy, "startDate"))
-            return self._link(proxy, "TRANSFERRED", payer, beneficiary, {"amount_eur": amount, "date": date},
-                              out, what="edge", link_ref=pid)
+            return self._transfer(proxy, out)
         return False, f"no mapping for FtM schema {proxy.schema.name}"
+
+    def _interval(self, proxy: EntityProxy, link: FtmLink) -> dict[str, str | None]:
+        """An Ownership's or Directorship's start and end dates, as our `since` / `until` (full dates only)."""
+        dates = {}
+        for ours in ("since", "until"):
+            theirs = link.properties[ours]
+            written = _get(proxy, theirs)
+            dates[ours] = _date(written)
+            if written and dates[ours] is None:
+                self._unmapped_part(proxy, theirs, "not a full date (YYYY-MM-DD)")
+        return dates
+
+    def _transfer(self, proxy: EntityProxy, out: _Out) -> tuple[bool, str]:
+        """A Payment as one `transfer` event between two accounts, its id the event's ref (importing
+        the file again changes nothing)."""
+        payer = self._account(_first(proxy, PAYMENT.source), _first(proxy, "payer"))
+        beneficiary = self._account(_first(proxy, PAYMENT.target), _first(proxy, "beneficiary"))
+        if payer is None or beneficiary is None:
+            return False, "payer or beneficiary account not resolvable"
+        (src, why_src), (dst, why_dst) = self._resolve(payer), self._resolve(beneficiary)
+        if src is None or dst is None:
+            return False, why_src or why_dst
+        parties = self.schema.events[TRANSFER].parties
+        for end, side in ((src, "from"), (dst, "to")):
+            if end.type not in parties[side].types:
+                return False, f"a transfer's {side} is one of {', '.join(parties[side].types)}, not a {end.type}"
+        amount = _float(_first(proxy, PAYMENT.properties["amount_eur"]))
+        if amount is None and (_first(proxy, "currency") or "EUR").upper() == "EUR":
+            amount = _float(_first(proxy, "amount"))
+        if amount is None or amount <= 0:
+            return False, "no amount in EUR above 0 (amountEur, or amount in currency EUR)"
+        at = _date(_get(proxy, PAYMENT.properties["date"]) + _get(proxy, "startDate"))
+        if at is None:
+            return False, "no full date (YYYY-MM-DD): a transfer event needs one"
+        event = {"kind": TRANSFER, "ref": (proxy.id or "")[:256], "at": at, "from": src.as_end(),
+                 "to": dst.as_end(), "amount_eur": amount, "reference": _first(proxy, "purpose")}
+        out.event({k: v for k, v in event.items() if v is not None})
+        self.stats.parts[f"{proxy.schema.name} -> {TRANSFER} event"] += 1
+        return True, ""
 
     def _account(self, account_id: str | None, party_id: str | None) -> str | None:
         """An FtM BankAccount id: the one named, else the party's only account in the file."""
@@ -446,6 +488,7 @@ class _Out:
         self.schema = schema
         self.entities: list[dict[str, Any]] = []
         self.links: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
 
     def entity(self, end: End, props: dict[str, Any]) -> None:
         item: dict[str, Any] = {"type": end.type, "ref": end.ref}
@@ -464,6 +507,11 @@ class _Out:
         if props:
             item["properties"] = props
         self.links.append(item)
+
+    def event(self, event: dict[str, Any]) -> None:
+        if self.sharing:
+            event["sharing"] = self.sharing
+        self.events.append(event)
 
 
 def read_proxies(path: Path, summary: ImportSummary,
@@ -492,8 +540,10 @@ def load_file(path: Path, writer: BatchWriter, stats: FtmStats, *, sharing: str 
     for _, proxy in read_proxies(path, scratch, on_bytes):
         mapper.learn(proxy)
     for where, proxy in read_proxies(path, writer.summary, on_bytes):
-        entities, links = mapper.map(proxy, sharing)
+        entities, links, events = mapper.map(proxy, sharing)
         for entity in entities:
             writer.add_entity(entity, where)
         for link in links:
             writer.add_link(link, where)
+        for event in events:
+            writer.add_event(event, where)

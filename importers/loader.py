@@ -28,6 +28,7 @@ class ImportSummary:
 
     entities: Counter[str] = field(default_factory=Counter)
     links: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)  # POST /v1/events statuses (FtM Payments)
     errors: int = 0
     problems: list[str] = field(default_factory=list)
     requests: int = 0
@@ -47,11 +48,12 @@ class ImportSummary:
 
     @property
     def pushed(self) -> int:
-        return sum(self.entities.values()) + sum(self.links.values())
+        return sum(self.entities.values()) + sum(self.links.values()) + sum(self.events.values())
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "entities": dict(self.entities), "links": dict(self.links), "errors": self.errors,
+            "entities": dict(self.entities), "links": dict(self.links), "events": dict(self.events),
+            "errors": self.errors,
             "problems": self.problems, "requests": self.requests, "retries": self.retries,
             "duplicates": self.duplicates,
         }
@@ -188,6 +190,8 @@ class BatchWriter:
         # same entity or link twice, so a later mention replaces the earlier one (last wins).
         self._entity_at: dict[tuple[str, str], int] = {}
         self._link_at: dict[tuple[Any, ...], int] = {}
+        self._events: list[dict[str, Any]] = []  # POST /v1/events items (FtM Payments), sent after the links
+        self._event_at: dict[str, int] = {}
 
     def add_entity(self, item: Any, where: str = "") -> bool:
         if self.checker is not None:
@@ -236,9 +240,41 @@ class BatchWriter:
         items.append(item)
         return True
 
+    def add_event(self, event: dict[str, Any], where: str = "") -> bool:
+        """An event for POST /v1/events, checked by the service's own event model (an event names
+        identifiers only, so it needs no entity pushed before it)."""
+        from importers.events_import import contract_errors, event_key  # it builds on this module
+
+        if self.checker is not None:
+            errors = contract_errors(event)
+            if errors:
+                self._refuse(event, errors, where)
+                return False
+        if self._keep(self._events, self._event_at, event_key(event), event) \
+                and len(self._events) >= self.chunk_items:
+            self._flush_events()
+        return True
+
     def flush(self) -> None:
         self._flush_entities()
         self._flush_links()
+        self._flush_events()
+
+    def _flush_events(self) -> None:
+        items, self._events = self._events, []
+        self._event_at.clear()
+        if not items:
+            return
+        try:
+            result = self.client.push_events(items)
+        except ApiRequestError as exc:
+            self.summary.problem(f"server refused {len(items)} events: {exc}", items=len(items))
+        else:
+            self.summary.events.update(result.counts)
+            self.summary.requests += result.requests
+            self.summary.retries += result.retries
+        if self.on_pushed is not None:
+            self.on_pushed(len(items))
 
     def _refuse(self, item: Any, errors: list[str], where: str) -> None:
         if not isinstance(item, dict):

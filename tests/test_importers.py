@@ -35,6 +35,7 @@ from importers.client import (
 from importers.demo import generate
 from service.api.app import create_app
 from service.cli import app as cli_app
+from service.core import ids
 from service.core.settings import Settings, get_settings
 from tests.conftest import TEST_JWT_SECRET, TokenFactory, cypher
 
@@ -316,10 +317,11 @@ def _ftm_entities() -> list[dict[str, Any]]:
         make("Vehicle", "ftm-v1", registrationNumber="AB-123-CD", type="car", owner="ftm-p1"),
         make("Address", "ftm-addr1", full="12 rue de la République, 13002 Marseille",
              latitude="43.2990", longitude="5.3700"),
-        make("Ownership", "ftm-own1", owner="ftm-p1", asset="ftm-c1", percentage="60"),
+        make("Ownership", "ftm-own1", owner="ftm-p1", asset="ftm-c1", percentage="60", startDate="2019-04-01"),
         make("Ownership", "ftm-own2", owner="ftm-p1", asset="ftm-b1"),
         make("Ownership", "ftm-own3", owner="ftm-c1", asset="ftm-b2"),
-        make("Directorship", "ftm-dir1", director="ftm-p2", organization="ftm-c1", role="gérant"),
+        make("Directorship", "ftm-dir1", director="ftm-p2", organization="ftm-c1", role="gérant",
+             startDate="2018-01-15", endDate="2023"),
         make("Membership", "ftm-mem1", member="ftm-p1", organization="ftm-o2", role="leader"),
         make("Membership", "ftm-mem2", member="ftm-p2", organization="ftm-o1"),
         make("Payment", "ftm-pay1", payerAccount="ftm-b1", beneficiaryAccount="ftm-b2", amount="15000",
@@ -329,6 +331,13 @@ def _ftm_entities() -> list[dict[str, Any]]:
         make("Passport", "ftm-pass1", number="12AB34567", holder="ftm-p1"),
     ]
     return [e.to_dict() for e in entities]
+
+
+def transfer_events(graph: neo4j.Driver) -> list[dict[str, Any]]:
+    """The stored transfer events, their accounts by value, their day."""
+    return cypher(graph, "MATCH (e:Event:Transfer) MATCH (a:Node {id: e.from_id}) MATCH (b:Node {id: e.to_id}) "
+                         "RETURN e.ref AS ref, a.value AS from, b.value AS to, e.amount_eur AS eur, "
+                         "toString(date(e.at)) AS day, e.owner_agency AS owner ORDER BY ref")
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -343,12 +352,14 @@ def test_ftm_import_maps_and_reports(live: str, token: TokenFactory, graph: neo4
     assert code == 0, summary
     assert summary is not None and summary["errors"] == 0
     ftm = summary["ftm"]
-    # Not mapped, each counted with its reason: no organisation-as-network, no account, no schema.
-    assert ftm["unmapped"] == {"Membership": 1, "Payment": 1, "BankAccount": 1, "Passport": 1}
+    # Not mapped, each counted with its reason: no organisation-as-network, no account, no date, no schema.
+    assert ftm["unmapped"] == {"Membership": 1, "Payment": 2, "BankAccount": 1, "Passport": 1}
     reasons = ftm["reasons"]
     assert reasons["Membership: organization maps to Company, not a Network"] == 1
     assert reasons["Passport: no mapping for FtM schema Passport"] == 1
     assert reasons["Payment: payer or beneficiary account not resolvable"] == 1
+    assert reasons["Payment: no full date (YYYY-MM-DD): a transfer event needs one"] == 1
+    assert reasons["Directorship.endDate: not a full date (YYYY-MM-DD)"] == 1
     assert reasons["Company.phone: USES does not allow Company -> Phone"] == 1
     assert reasons["Person.birthDate: not a full date (YYYY-MM-DD)"] == 1
     assert ftm["dropped_properties"]["Person.notes"] == 1
@@ -373,21 +384,21 @@ def test_ftm_import_maps_and_reports(live: str, token: TokenFactory, graph: neo4
     assert company["registration_number"] == "552100554" and company["country"] == "FR"
     assert one("MATCH (c:Company {ref: 'ftm-o1'}) RETURN c.name AS n")["n"] == "Association du quartier"
     assert one("MATCH (n:Network {ref: 'ftm-o2'}) RETURN n.name AS n")["n"] == "Clan Benali"
-    assert one("MATCH (:Person {ref: 'ftm-p1'})-[r:OWNS]->(:Company {ref: 'ftm-c1'}) RETURN r.share AS s")["s"] == 0.6
+    owns = one("MATCH (:Person {ref: 'ftm-p1'})-[r:OWNS]->(:Company {ref: 'ftm-c1'}) RETURN properties(r) AS r")["r"]
+    assert (owns["share"], owns["since"], owns.get("until")) == (0.6, "2019-04-01", None)
     one("MATCH (:Person {ref: 'ftm-p1'})-[:HOLDS]->(:BankAccount {value: 'FR7630004000000000000019939'}) RETURN 1")
     one("MATCH (:Company {ref: 'ftm-c1'})-[:HOLDS]->(:BankAccount {value: 'ES9121000418450200051332'}) RETURN 1")
     one("MATCH (:Person {ref: 'ftm-p1'})-[:OWNS]->(:Vehicle {value: 'AB123CD'}) RETURN 1 AS x")
-    assert one("MATCH (:Person {ref: 'ftm-p2'})-[r:CONTROLS]->(:Company {ref: 'ftm-c1'}) "
-               "RETURN r.role AS r")["r"] == "gérant"
+    controls = one("MATCH (:Person {ref: 'ftm-p2'})-[r:CONTROLS]->(:Company {ref: 'ftm-c1'}) "
+                   "RETURN properties(r) AS r")["r"]
+    assert (controls["role"], controls["since"], controls.get("until")) == ("gérant", "2018-01-15", None)
     assert one("MATCH (:Person {ref: 'ftm-p1'})-[r:MEMBER_OF]->(:Network {ref: 'ftm-o2'}) "
                "RETURN r.role AS r")["r"] == "head"
-    transfers = cypher(graph, "MATCH (a:BankAccount)-[t:TRANSFERRED]->(b:BankAccount) "
-                              "RETURN a.value AS a, b.value AS b, t.amount_eur AS eur, t.date AS d ORDER BY eur")
-    assert transfers == [
-        # pay2: the payer company's and the beneficiary person's only accounts in the file
-        {"a": "ES9121000418450200051332", "b": "FR7630004000000000000019939", "eur": 2500.0, "d": None},
-        {"a": "FR7630004000000000000019939", "b": "ES9121000418450200051332", "eur": 15000.0, "d": "2024-05-01"},
-    ]
+    # pay1 is a transfer event; pay2 (the payer company's and the beneficiary person's only accounts
+    # in the file) has no date, so no event.
+    assert transfer_events(graph) == [{"ref": "ftm-pay1", "from": "FR7630004000000000000019939",
+                                       "to": "ES9121000418450200051332", "eur": 15000.0, "day": "2024-05-01",
+                                       "owner": "douane"}]
     assert cypher(graph, "MATCH (n:Node) WHERE n.ref IN ['ftm-b3', 'ftm-pass1'] RETURN n") == []
     assert cypher(graph, "MATCH (:Person {ref: 'ftm-p2'})-[r:MEMBER_OF]->() RETURN r") == []
 
@@ -396,6 +407,61 @@ def test_ftm_import_maps_and_reports(live: str, token: TokenFactory, graph: neo4
                              "--token", token("douane", "ingest"), "--source-system", "aleph", "--json")
     assert code == 0 and again is not None
     assert set(again["entities"]) == {"unchanged"} and set(again["links"]) == {"unchanged"}
+    assert again["events"] == {"unchanged": 1}
+
+
+def test_ftm_payment_ownership_directorship_keep_their_dates_and_amounts(
+        live: str, token: TokenFactory, graph: neo4j.Driver, tmp_path: Path) -> None:
+    """Issue 18, item 6: a Payment is a transfer event at its date with its amount; an Ownership
+    is the OWNS link patrimony multiplies along (percentage / 100), a Directorship the CONTROLS
+    link, each with its start and end dates."""
+    def make(schema: str, id_: str, **props: str) -> dict[str, Any]:
+        proxy = model.make_entity(schema)
+        proxy.id = id_
+        for prop, value in props.items():
+            proxy.add(prop, value)
+        return dict(proxy.to_dict())
+
+    path = _write_jsonl(tmp_path / "money.ftm.jsonl", [
+        make("Person", "m-p", firstName="Karim", lastName="Benali"),
+        make("Person", "m-d", firstName="Sami", lastName="Prete-Nom"),
+        make("Company", "m-c", name="SARL Écran"),
+        make("BankAccount", "m-b1", iban="FR76 3000 4000 0000 0000 0019 939"),
+        make("BankAccount", "m-b2", iban="ES91 2100 0418 4502 0005 1332"),
+        make("Vehicle", "m-v", registrationNumber="GH-456-IJ", type="car"),
+        make("Ownership", "m-own-b1", owner="m-p", asset="m-b1"),
+        make("Ownership", "m-own-b2", owner="m-c", asset="m-b2"),
+        make("Ownership", "m-own-c", owner="m-p", asset="m-c", percentage="40", startDate="2020-01-15",
+             endDate="2025-06-30"),
+        make("Ownership", "m-own-v", owner="m-c", asset="m-v", percentage="100"),
+        make("Directorship", "m-dir", director="m-d", organization="m-c", role="gérant", startDate="2019-06-01"),
+        make("Payment", "m-pay", payer="m-p", beneficiary="m-c", amount="9500", currency="EUR",
+             date="2024-03-05", purpose="Facture 12"),
+    ])
+    code, summary, _ = run_cli("import", str(path), "--format", "ftm", "--api-url", live,
+                               "--token", token("douane", "ingest"), "--json")
+    assert code == 0 and summary is not None and summary["errors"] == 0, summary
+    assert summary["ftm"]["unmapped"] == {} and summary["events"] == {"created": 1}
+
+    # The payment: one transfer event between the two parties' only accounts, amount and day kept.
+    assert transfer_events(graph) == [{"ref": "m-pay", "from": "FR7630004000000000000019939",
+                                       "to": "ES9121000418450200051332", "eur": 9500.0, "day": "2024-03-05",
+                                       "owner": "douane"}]
+    assert cypher(graph, "MATCH (e:Transfer) RETURN e.reference AS r, e.date_only AS d") == [
+        {"r": "Facture 12", "d": True}]
+    # The ownership and the directorship, with their dates.
+    assert cypher(graph, "MATCH (:Person {ref: 'm-p'})-[r:OWNS]->(:Company {ref: 'm-c'}) "
+                         "RETURN r.share AS share, r.since AS since, r.until AS until") == [
+        {"share": 0.4, "since": "2020-01-15", "until": "2025-06-30"}]
+    assert cypher(graph, "MATCH (:Person {ref: 'm-d'})-[r:CONTROLS]->(:Company {ref: 'm-c'}) "
+                         "RETURN r.role AS role, r.since AS since, r.until AS until") == [
+        {"role": "gérant", "since": "2019-06-01", "until": None}]
+    # Patrimony multiplies the shares along Person -40 %-> Company -100 %-> vehicle.
+    with IngestClient(live, token("douane", "investigator")) as reader:
+        response, _ = reader.request("GET", f"/v1/entities/{ids.entity_id('douane', 'Person', 'm-p')}/patrimony")
+    held = {a["asset"]["value"]: a for a in response.json()["assets"]}
+    assert set(held) == {"GH456IJ"} and held["GH456IJ"]["share"] == pytest.approx(0.4)
+    assert ids.entity_id("douane", "Company", "m-c") in held["GH456IJ"]["via"]
 
 
 def _write_csv(folder: Path, name: str, text: str) -> None:

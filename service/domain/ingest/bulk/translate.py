@@ -404,6 +404,12 @@ class BulkWriter(BatchWriter):
     def add_link(self, item: Any, where: str = "") -> bool:
         return self._add(self._chunk.links, self._chunk.link_where, item, where)
 
+    def add_event(self, event: dict[str, Any], where: str = "") -> bool:
+        """Events (an FtM Payment's transfer) have no import file: refused, for `import` to push."""
+        self.summary.problem(f"{where}: {event.get('kind')} event {event.get('ref')!r}: bulk-load writes no "
+                             "events; push the file with `ofast-graph import` for them (what is loaded stays)")
+        return False
+
     def _add(self, items: list[Any], wheres: list[str], item: Any, where: str) -> bool:
         items.append(item)
         wheres.append(where)
