@@ -130,6 +130,7 @@ def render(results: list[dict[str, Any]]) -> str:
                            f"{v['ratio_median']} | {v['ratio_p95']} |")
             out += ["", "Goal: ≤ 1.3×.", ""]
     out += render_events()
+    out += render_money()
     out += render_profiles()
     out += ["![benchmarks](benchmarks.png)", ""]
     return "\n".join(out)
@@ -172,6 +173,35 @@ def render_events() -> list[str]:
                 "API − Cypher p50 | goal p95 |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for row in reads["rows"]:
             out.append(f"| {EVENT_READS.get(row['operation'], row['operation'])} | {row['n']} | {row['api_p50']} | "
+                       f"{row['api_p95']} | {row['cypher_p50']} | {row['cypher_p95']} | {row['raw_p50']} | "
+                       f"{row['raw_p95']} | {row['cypher_over_raw_p95']} | {row['api_minus_cypher_p50']} | "
+                       f"{row['goal_p95_ms']} |")
+        out.append("")
+    return out
+
+
+MONEY_READS = {"patrimony": "patrimony of a network (max_depth 3)", "money_flows": "money flows of one account "
+                                                                             "(≤ 4 hops)"}
+
+
+def render_money() -> list[str]:
+    """The runs kept by `python -m bench.money` (docs/benchmarks/money-<N>.json)."""
+    runs = sorted((json.loads(p.read_text()) for p in RESULTS.glob("money-*.json")), key=lambda r: r["nodes"])
+    if not runs:
+        return []
+    out = ["## Money (`python -m bench.money`)", "",
+           "The demo scenario (entities by the raw writer, the scenes' transfers through `POST /v1/events`); each "
+           "read three ways: the API, the endpoint's domain call with its Cypher, and the same domain code and "
+           "statements with every visibility predicate replaced by `true` (raw). Viewer: police.", ""]
+    for r in runs:
+        m, st = r["machine"], r["store"]
+        out += [f"### {r['nodes']:,} nodes ({st['nodes']:,} stored, {st['relationships']:,} relationships, "
+                f"{st['transfers']:,} transfers)", "",
+                f"{m['date']}; {m['cores']} cores; load avg {m['load_avg_start']:.1f} → {m['load_avg_end']:.1f}.", "",
+                "| read | n | API p50 | API p95 | Cypher p50 | Cypher p95 | raw p50 | raw p95 | Cypher / raw p95 | "
+                "API − Cypher p50 | goal p95 |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for row in r["rows"]:
+            out.append(f"| {MONEY_READS.get(row['operation'], row['operation'])} | {row['n']} | {row['api_p50']} | "
                        f"{row['api_p95']} | {row['cypher_p50']} | {row['cypher_p95']} | {row['raw_p50']} | "
                        f"{row['raw_p95']} | {row['cypher_over_raw_p95']} | {row['api_minus_cypher_p50']} | "
                        f"{row['goal_p95_ms']} |")

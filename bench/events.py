@@ -400,6 +400,41 @@ def reads(events: int, samples: int = 100, reuse: bool = False, seed: int = 3,
             "load_avg_start": load_start, "load_avg_end": os.getloadavg()[0], "cpu_pressure_end": cpu_pressure()}
 
 
+Ways = dict[str, Callable[[], Awaitable[Any]]]  # "cypher" and "raw": one call each
+
+
+async def time_three_ways(client: LeanClient, cases: list[tuple[str, Ways]]) -> dict[str, list[float]]:
+    """Each case through the API (`GET path`), its domain call and its raw statement, in a rotating
+    order (load drifts hit all alike); ms of each, the first fifth (warming caches and plans) left out."""
+    times: dict[str, list[float]] = {"api": [], "cypher": [], "raw": []}
+    warm = len(cases) // 5
+    for k, (path, calls) in enumerate(cases):
+        ways = ["api", "cypher", "raw"]
+        for way in ways[k % 3:] + ways[:k % 3]:
+            started = time.perf_counter()
+            if way == "api":
+                r = await client.get(path)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{path}: {r.status_code} {r.text[:300]}")
+            else:
+                await calls[way]()
+            if k >= warm:
+                times[way].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def three_ways_row(op: str, times: dict[str, list[float]], goal_ms: float) -> dict[str, Any]:
+    """p50 / p95 of each way, Cypher / raw of the p95s, API − Cypher of the p50s."""
+    row: dict[str, Any] = {"operation": op, "n": len(times["api"])}
+    for way, values in times.items():
+        row[f"{way}_p50"] = round(pct(values, 0.5), 2)
+        row[f"{way}_p95"] = round(pct(values, 0.95), 2)
+    row["cypher_over_raw_p95"] = round(row["cypher_p95"] / row["raw_p95"], 2)
+    row["api_minus_cypher_p50"] = round(row["api_p50"] - row["cypher_p50"], 2)
+    row["goal_p95_ms"] = goal_ms
+    return row
+
+
 async def _time_reads(settings: Settings, cases: dict[str, list[tuple[str, Call, dict[str, Any]]]]
                       ) -> list[dict[str, Any]]:
     uri, user, password = connection_params(settings)
@@ -410,31 +445,10 @@ async def _time_reads(settings: Settings, cases: dict[str, list[tuple[str, Call,
         client = LeanClient(api.base, {"Authorization": f"Bearer {api.tokens['police']}"})
         try:
             for op, items in cases.items():
-                times: dict[str, list[float]] = {"api": [], "cypher": [], "raw": []}
-                warm = len(items) // 5  # the first fifth warms caches and plans, not timed
-                for k, (path, call, raw_params) in enumerate(items):
-                    ways = ["api", "cypher", "raw"]
-                    for way in ways[k % 3:] + ways[:k % 3]:  # rotating order: load drifts hit all alike
-                        started = time.perf_counter()
-                        if way == "api":
-                            r = await client.get(path)
-                            if r.status_code != 200:
-                                raise RuntimeError(f"{path}: {r.status_code} {r.text[:300]}")
-                        elif way == "cypher":
-                            await call(db)
-                        else:
-                            await driver.execute_query(baselines.RAW_EVENTS[op], raw_params,
-                                                       database_=settings.neo4j_database,
-                                                       routing_=neo4j.RoutingControl.READ)
-                        if k >= warm:
-                            times[way].append((time.perf_counter() - started) * 1000)
-                row: dict[str, Any] = {"operation": op, "n": len(times["api"])}
-                for way, values in times.items():
-                    row[f"{way}_p50"] = round(pct(values, 0.5), 2)
-                    row[f"{way}_p95"] = round(pct(values, 0.95), 2)
-                row["cypher_over_raw_p95"] = round(row["cypher_p95"] / row["raw_p95"], 2)
-                row["api_minus_cypher_p50"] = round(row["api_p50"] - row["cypher_p50"], 2)
-                row["goal_p95_ms"] = GOALS_MS[op]
+                timed: list[tuple[str, Ways]] = [(path, {"cypher": partial(call, db), "raw": partial(
+                    driver.execute_query, baselines.RAW_EVENTS[op], raw_params, database_=settings.neo4j_database,
+                    routing_=neo4j.RoutingControl.READ)}) for path, call, raw_params in items]
+                row = three_ways_row(op, await time_three_ways(client, timed), GOALS_MS[op])
                 rows.append(row)
                 print(f"  {op}: {row}", file=sys.stderr, flush=True)
         finally:

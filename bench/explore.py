@@ -59,7 +59,7 @@ from bench.http import LeanClient, Response
 from bench.ingest import _api, _raw, graph_counts, raw_statements
 from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
 from graph_schema import get_schema
-from importers.demo import generate
+from importers.demo import DemoStats, generate
 from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file
 from service.access.visibility import node_known
@@ -287,6 +287,27 @@ def table(results: dict[str, dict[str, list[float]]]) -> list[dict[str, Any]]:
     return rows
 
 
+def load_demo(driver: neo4j.Driver, settings: Settings, nodes: int, seed: int, load: str, base: str,
+              api_settings: Settings) -> tuple[float, DemoStats]:
+    """Wipe, then the `importers.demo` scenario of about `nodes` nodes: through `POST /v1/ingest` of
+    the server at `base` (`load="api"`) or with the raw UNWIND writer, which stores the same.
+    Returns the seconds it took and the scenario's counts (its scenes, for the scenes' events)."""
+    uri, user, password = connection_params(settings)
+    wipe(driver, settings.neo4j_database)
+    policy = policy_from_file(settings.policy_file)
+    stats = DemoStats()
+    batches = [(b.agency, valid_only(b.agency, b.batch, policy)) for b in generate(nodes, seed, stats=stats)]
+    if load == "api":
+        tokens = {a: make_token(api_settings, agency=a, roles=["ingest"], unit="bench", ttl=24 * 3600)
+                  for a in ("police", "gendarmerie", "douane")}
+        payloads = [(agency, json.dumps(body).encode()) for agency, body in batches]
+        seconds, _ = asyncio.run(_api(base, tokens, payloads, 2))
+    else:
+        prepared = [raw_statements(agency, body, policy) for agency, body in batches]
+        seconds = asyncio.run(_raw(uri, (user, password), settings.neo4j_database, prepared, 2))
+    return seconds, stats
+
+
 def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 7, reuse: bool = False,
         load: str = "raw", settings: Settings | None = None, log: bool = True) -> dict[str, Any]:
     """Load (unless reused), sample, time; return the figures as a dict."""
@@ -308,17 +329,7 @@ def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 
             counts = graph_counts(driver, database)
             if not (reuse and counts["nodes"] >= 0.9 * nodes):
                 say(f"loading the demo scenario of {nodes} nodes ({load})…")
-                wipe(driver, database)
-                policy = policy_from_file(settings.policy_file)
-                batches = [(b.agency, valid_only(b.agency, b.batch, policy)) for b in generate(nodes, seed)]
-                if load == "api":
-                    tokens = {a: make_token(api_settings, agency=a, roles=["ingest"], unit="bench", ttl=24 * 3600)
-                              for a in ("police", "gendarmerie", "douane")}
-                    payloads = [(agency, json.dumps(body).encode()) for agency, body in batches]
-                    seconds, _ = asyncio.run(_api(base, tokens, payloads, 2))
-                else:
-                    prepared = [raw_statements(agency, body, policy) for agency, body in batches]
-                    seconds = asyncio.run(_raw(uri, (user, password), database, prepared, 2))
+                seconds, _ = load_demo(driver, settings, nodes, seed, load, base, api_settings)
                 counts = graph_counts(driver, database)
                 say(f"loaded in {seconds:.0f}s: {counts}")
             picked = sample(driver, database, samples, seed)
