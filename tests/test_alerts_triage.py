@@ -206,3 +206,11 @@ def pending_counts(lines: Iterator[str]) -> Iterator[int]:
 
 def http_status(base: str, path: str, headers: dict[str, str]) -> int:
     return httpx.get(base + path, headers=headers, timeout=10).status_code
+
+
+def test_a_stream_with_no_time_left_sends_the_count_once(client: TestClient, story: dict[str, Any]) -> None:
+    """The test settings close the stream at once (alert_stream_max_seconds=0): one event, the count."""
+    r = client.get("/v1/alerts/stream", headers=story["ocrtis"])
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    pending = alerts(client, story["ocrtis"], acknowledged=False)["total"]
+    assert pending > 0 and list(pending_counts(iter(r.text.splitlines()))) == [pending]

@@ -67,7 +67,8 @@ class Settings(BaseSettings):
 
     # The UI's live alert count (GET /v1/alerts/stream): each open stream re-counts its agency's
     # pending alerts this often (the count is one index read) and sends only changes; a stream
-    # closes after `max` seconds and the browser reconnects, so no connection lives for ever.
+    # closes after `max` seconds (0: after the first count) and the browser reconnects, so no
+    # connection lives for ever.
     alert_stream_check_seconds: float = 5.0
     alert_stream_max_seconds: float = 600.0
 

@@ -222,7 +222,7 @@ async def stream_alert_count(
         last: int | None = None
         quiet = 0.0
         deadline = asyncio.get_running_loop().time() + settings.alert_stream_max_seconds
-        while asyncio.get_running_loop().time() < deadline and not await request.is_disconnected():
+        while True:  # the count at least once, whatever the deadline
             rows = await db.read_records(q.PENDING_COUNT, **params)
             pending = int(rows[0]["total"]) if rows else 0
             if pending != last:
@@ -231,6 +231,8 @@ async def stream_alert_count(
             elif quiet >= KEEP_ALIVE_SECONDS:
                 quiet = 0.0
                 yield ": keep-alive\n\n"
+            if asyncio.get_running_loop().time() >= deadline or await request.is_disconnected():
+                return
             await asyncio.sleep(check)
             quiet += check
 
