@@ -19,7 +19,7 @@ import pytest
 from followthemoney import model
 
 from importers import csv_import, ftm, jsonl_import
-from importers.client import IngestClient, IngestResult
+from importers.client import EventsResult, IngestClient, IngestResult
 from importers.loader import BatchWriter, ImportSummary
 from service.core.settings import Settings
 from service.neo4j_local.manager import LocalNeo4j, from_settings
@@ -163,7 +163,12 @@ def ftm_scenario() -> dict[str, list[dict[str, Any]]]:
                    make("Membership", "m1", member="p1", organization="n1", role="leader"),
                    make("Person", "p2", name="Nadia Haddad", birthDate="1988-07-14"),
                    make("BankAccount", "b2", iban=iban.replace(" ", "")),
-                   make("Ownership", "o2", owner="p2", asset="b2")],
+                   make("Ownership", "o2", owner="p2", asset="b2"),
+                   # A payment is a transfer event: bulk-load writes it through the events' write path.
+                   make("BankAccount", "b3", iban="DE89 3704 0044 0532 0130 00"),
+                   make("BankAccount", "b4", iban="GB82 WEST 1234 5698 7654 32"),
+                   make("Payment", "pay1", payerAccount="b3", beneficiaryAccount="b4", amountEur="4900",
+                        date="2024-02-29")],
     }
 
 
@@ -201,9 +206,12 @@ def dump(driver: neo4j.Driver) -> dict[str, Any]:
                           "properties(l) AS p")}
     alerts = {r["p"]["pair_key"]: clean(r["p"], "id") for r in rows("MATCH (x:Alert) RETURN properties(x) AS p")}
     matches = {r["p"]["pair_key"]: clean(r["p"]) for r in rows("MATCH (c:MatchCandidate) RETURN properties(c) AS p")}
+    events = {r["p"]["id"]: {"labels": sorted(r["labels"]), **clean(r["p"])}
+              for r in rows("MATCH (e:Event) RETURN labels(e) AS labels, properties(e) AS p")}
     others = sorted({label for r in rows("MATCH (n) WHERE NOT n:Node RETURN DISTINCT labels(n) AS l")
                      for label in r["l"]} - {"SchemaMigration", "AuditHead", "AuditEvent"})
-    return {"nodes": nodes, "relationships": rels, "alerts": alerts, "match_candidates": matches, "others": others}
+    return {"nodes": nodes, "relationships": rels, "alerts": alerts, "match_candidates": matches, "events": events,
+            "others": others}
 
 
 class Collector:
@@ -214,11 +222,16 @@ class Collector:
 
     def __init__(self) -> None:
         self.batch: dict[str, list[Any]] = {"entities": [], "links": []}
+        self.events: list[dict[str, Any]] = []
 
     def push(self, batch: dict[str, Any]) -> IngestResult:
         self.batch["entities"] += batch["entities"]
         self.batch["links"] += batch["links"]
         return IngestResult()
+
+    def push_events(self, events: list[dict[str, Any]]) -> EventsResult:
+        self.events += events
+        return EventsResult()
 
 
 def push_whole(api: str, token: str, fmt: str, path: Path) -> None:
@@ -235,6 +248,8 @@ def push_whole(api: str, token: str, fmt: str, path: Path) -> None:
     assert summary.errors == 0, summary.problems
     with IngestClient(api, token, source_system=SOURCE, max_items=10_000) as client:
         result = client.push(collector.batch)
+        if collector.events:  # sent after the entities and links, as the importer does
+            assert client.push_events(collector.events).requests == 1
     assert result.requests == 1
 
 
@@ -292,6 +307,7 @@ def test_bulk_load_ends_as_the_api_does(fmt: str, api: str, graph: neo4j.Driver,
     assert got["relationships"] == expected["relationships"]
     assert got["alerts"] == expected["alerts"]
     assert got["match_candidates"] == expected["match_candidates"]
+    assert got["events"] == expected["events"]
     assert got["others"] == expected["others"]
     # The scenario exercises what it is for: alerts of both kinds, a candidate, a correction.
     kinds = Counter(a["kind"] for a in got["alerts"].values())
@@ -299,6 +315,8 @@ def test_bulk_load_ends_as_the_api_does(fmt: str, api: str, graph: neo4j.Driver,
     assert report["alerts"] == kinds and report["match_candidates"] == len(got["match_candidates"])
     assert report["corrections"] == {"updated": 1}  # the plate the police said is a car
     assert report["items"] == sum(1 for _ in _items(fmt))
+    assert report["events"] == ({"created": 1} if fmt == "ftm" else {})  # the FtM payment
+    assert len(got["events"]) == sum(report["events"].values())
     if fmt == "jsonl":
         assert report["patched"] == 1  # the empty list of aliases
     assert [a["agency"] for a in audit] == list(AGENCIES) and {a["subject"] for a in audit} == {"system:bulk-load"}
@@ -317,7 +335,7 @@ def _items(fmt: str) -> Iterator[None]:
                 mapper.learn(proxy)
             for proxy in proxies:
                 out = mapper.map(proxy, None)
-                yield from (None for _ in (*out[0], *out[1]))
+                yield from (None for _ in (*out[0], *out[1], *out[2]))
         return
     for items in scenario(fmt).values():
         yield from (None for _ in items)

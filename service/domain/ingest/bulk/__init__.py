@@ -2,10 +2,12 @@
 as the same files pushed through the API would leave it (docs/importers.md, "Bulk onboarding").
 
 1. `translate`: the importers' readers, the API's batch translation (`build_plan`), the lines
-   of the import files (`files`), items named again set aside as corrections;
+   of the import files (`files`), items named again set aside as corrections, events (FtM
+   Payments) set aside too;
 2. `admin`: the server stopped, `neo4j-admin database import full`, the server started;
 3. `after`: migrations, patches, shared-identifier alerts, person matching, the corrections
-   through the ingest write path, one audit record per agency.
+   through the ingest write path, the events through the events' write path, one audit record
+   per agency.
 
 It runs on a local instance of `service.neo4j_local` (its folder holds the database files the
 admin tool writes); the database must be empty, else nothing is done.
@@ -92,7 +94,7 @@ class BulkReport:
             "entities": dict(summary.entities), "links": dict(summary.links),
             "nodes_by_type": dict(self.totals.nodes), "links_by_type": dict(self.totals.links),
             "errors": summary.errors, "problems": summary.problems,
-            "corrections": self.after.corrections, "patched": self.after.patched,
+            "corrections": self.after.corrections, "events": self.after.events, "patched": self.after.patched,
             "alerts": self.after.alerts, "match_candidates": self.after.match_candidates,
             "seconds": {**self.seconds, **self.after.seconds}, "elapsed_s": elapsed,
             "items_per_s": round(self.totals.items / elapsed, 1) if elapsed else None,
@@ -210,7 +212,8 @@ def bulk_load(server: LocalNeo4j, settings: Settings, policy: Policy, options: B
         try:
             return await finish(db, policy, stamps=stamps, identifiers=translator.shared_identifiers(),
                                 persons=translator.persons, patches=translator.patches.read(),
-                                corrections=translator.corrections.read(), items=dict(items_by_agency),
+                                corrections=translator.corrections.read(), events=translator.events.read(),
+                                items=dict(items_by_agency),
                                 run_id=run_id, source=str(options.folder), concurrency=options.concurrency,
                                 on_phase=hooks.on_phase)
         finally:

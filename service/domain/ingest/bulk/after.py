@@ -11,7 +11,10 @@ In this order, over the imported graph, in batches (several transactions at a ti
    but the one with the most (a pair across agencies always has a side among them);
 5. the corrections: items named again with other content, replayed in input order through
    the ingest's write path itself (`service.domain.ingest.write.ingest`: versions, hooks);
-6. one audit record per agency loaded.
+6. the events (an FtM Payment's transfer), which have no import file: in input order through
+   the events' write path itself (`service.domain.events.write.write_events`: derived links,
+   alerts), as `ofast-graph import` sends them after the entities and links;
+7. one audit record per agency loaded.
 
 Late hits need remembered lookups, which an empty database has none of.
 """
@@ -33,6 +36,8 @@ from service.access.policy import Policy
 from service.audit.chain import append, new_record
 from service.core import clock
 from service.core.db import Database
+from service.domain.events import models as event_models
+from service.domain.events.write import write_events
 from service.domain.ingest import write
 from service.domain.ingest.bulk.files import Stamp
 from service.domain.ingest.models import Plan, build_plan
@@ -53,6 +58,7 @@ class AfterReport:
     alerts: dict[str, int] = field(default_factory=lambda: {"shared_identifier": 0, "possible_match": 0})
     match_candidates: int = 0
     corrections: dict[str, int] = field(default_factory=dict)  # status -> items
+    events: dict[str, int] = field(default_factory=dict)  # status -> events
     patched: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -190,6 +196,36 @@ async def replay_corrections(db: Database, policy: Policy, stamps: dict[str, Sta
     await flush()
 
 
+async def replay_events(db: Database, policy: Policy, stamps: dict[str, Stamp], events: Iterable[dict[str, Any]],
+                        report: AfterReport) -> None:
+    """In input order, one agency's consecutive events per batch, a batch never naming one twice."""
+    from importers.events_import import event_key
+
+    schema = get_schema()
+    batch: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    agency = ""
+
+    async def flush() -> None:
+        nonlocal batch, keys
+        if not batch:
+            return
+        plan = event_models.build_plan({event_models.SECTION: batch}, schema, policy, agency)
+        out = await write_events(db, plan, principal(policy, stamps[agency]), policy, stamps[agency].source)
+        for item in out["events"]:
+            report.events[item["status"]] = report.events.get(item["status"], 0) + 1
+        batch, keys = [], set()
+
+    for record in events:
+        key = event_key(record["event"])
+        if record["agency"] != agency or key in keys or len(batch) >= CORRECTION_BATCH:
+            await flush()
+            agency = record["agency"]
+        batch.append(record["event"])
+        keys.add(key)
+    await flush()
+
+
 async def audit(db: Database, stamps: dict[str, Stamp], items: dict[str, int], run_id: str, source: str) -> None:
     records = [new_record(subject=SUBJECT, agency=agency, unit=stamp.unit, action="bulk_load",
                           purpose=f"bulk load of {source}", request_id=run_id, target_ids=[],
@@ -200,7 +236,8 @@ async def audit(db: Database, stamps: dict[str, Stamp], items: dict[str, int], r
 
 async def finish(db: Database, policy: Policy, *, stamps: dict[str, Stamp], identifiers: list[str],
                  persons: dict[str, list[str]], patches: Iterable[dict[str, Any]],
-                 corrections: Iterable[dict[str, Any]], items: dict[str, int], run_id: str, source: str,
+                 corrections: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]], items: dict[str, int],
+                 run_id: str, source: str,
                  concurrency: int, on_phase: Callable[[str], None] | None = None) -> AfterReport:
     report = AfterReport()
     now = clock.iso_now()
@@ -220,5 +257,6 @@ async def finish(db: Database, policy: Policy, *, stamps: dict[str, Stamp], iden
                                                                report))
     await phase("matching", person_matches(db, policy, persons, now, concurrency, report))
     await phase("corrections", replay_corrections(db, policy, stamps, corrections, report))
+    await phase("events", replay_events(db, policy, stamps, events, report))
     await phase("audit", audit(db, stamps, items, run_id, source))
     return report

@@ -102,7 +102,8 @@ def _print(summary: dict[str, Any], elapsed: float) -> None:
     err.print(table)
     err.print(f"items read: {summary['items']:,}   entities: {summary['entities']}   links: {summary['links']}   "
               f"corrections replayed: {summary['corrections'] or 0}   errors: {summary['errors']:,}")
-    err.print(f"alerts: {summary['alerts']}   match candidates: {summary['match_candidates']:,}")
+    err.print(f"events: {summary['events'] or 0}   alerts: {summary['alerts']}   "
+              f"match candidates: {summary['match_candidates']:,}")
     err.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items()))
     rate = summary["items"] / elapsed if elapsed else 0
     err.print(f"{summary['items']:,} items in {elapsed:.1f}s: {rate:,.0f} items/s")

@@ -174,7 +174,8 @@ class Totals:
     summary: ImportSummary = field(default_factory=ImportSummary)  # created/unchanged/updated, problems
     nodes: Counter[str] = field(default_factory=Counter)  # lines by node type
     links: Counter[str] = field(default_factory=Counter)  # lines by relationship type
-    items: int = 0  # entities and links read
+    items: int = 0  # entities, links and events read
+    events: int = 0  # set aside for the events' write path (`after.replay_events`)
     corrections: int = 0
     patches: int = 0
 
@@ -227,6 +228,7 @@ class Translator:
         self.files = ImportFiles(folder / "import", self.ctx.layouts)
         self.corrections = _Spill(folder / "corrections.jsonl")
         self.patches = _Spill(folder / "patches.jsonl")
+        self.events = _Spill(folder / "events.jsonl")
         self.totals = Totals()
         self.nodes: dict[str, Any] = {}  # id -> hash(content hash) | identifier properties | None
         self.links: dict[str, int] = {}  # id -> hash(content hash)
@@ -285,6 +287,7 @@ class Translator:
         self.files.close()
         self.corrections.close()
         self.patches.close()
+        self.events.close()
 
     def terminate(self) -> None:
         if self._pool is not None:
@@ -292,6 +295,11 @@ class Translator:
             self._pool.join()
             self._pool = None
         self.close()
+
+    def add_event(self, agency: str, event: dict[str, Any]) -> None:
+        self.totals.items += 1
+        self.totals.events += 1
+        self.events.add({"agency": agency, "event": event})
 
     # -- applying a chunk's result, in input order ----------------------------------------------
 
@@ -405,10 +413,18 @@ class BulkWriter(BatchWriter):
         return self._add(self._chunk.links, self._chunk.link_where, item, where)
 
     def add_event(self, event: dict[str, Any], where: str = "") -> bool:
-        """Events (an FtM Payment's transfer) have no import file: refused, for `import` to push."""
-        self.summary.problem(f"{where}: {event.get('kind')} event {event.get('ref')!r}: bulk-load writes no "
-                             "events; push the file with `ofast-graph import` for them (what is loaded stays)")
-        return False
+        """Events (an FtM Payment's transfer) have no import file: checked by the events' model now,
+        set aside, and written through the events' own write path once the import is done."""
+        from importers.events_import import contract_errors
+
+        errors = contract_errors(event)
+        if errors:
+            self.summary.problem(f"{where}: {event.get('kind')} event {event.get('ref')!r}: {'; '.join(errors)}")
+            return False
+        self.translator.add_event(self.agency, event)
+        if self.on_items is not None:
+            self.on_items(1)
+        return True
 
     def _add(self, items: list[Any], wheres: list[str], item: Any, where: str) -> bool:
         items.append(item)
