@@ -20,7 +20,7 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
@@ -36,56 +36,14 @@ from service.core.db import Database
 from service.core.errors import ApiError, not_found
 from service.core.settings import Settings
 from service.domain.events.analyses import Window, window
+from service.domain.notifications.alerts import AlertKind, AlertOut, absent, alert_out
 from service.queries import alerts as q
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
-def _absent(value: Any) -> bool:
-    return value is None
 
-
-class MatchReason(BaseModel):
-    """Why two persons may be the same: which field agreed and how — never the other side's values."""
-
-    field: str = Field(description="`name`, `birth_date` or `identifier`")
-    kind: str = Field(description="`exact` or `fuzzy` (name), `equal` (birth date), `shared` (identifier)")
-    score: float | None = Field(None, exclude_if=_absent,
-                                description="`name`: similarity, 0..1 (transliteration-aware)")
-    identifier_type: str | None = Field(None, exclude_if=_absent,
-                                        description="`shared`: the type of the identifier both persons use")
-    identifier_id: str | None = Field(None, exclude_if=_absent, description="`shared`: its id")
-
-
-AlertKind = Literal["shared_identifier", "objective_overlap", "late_hit", "possible_match", "watch_hit"]
-GroupKey = Literal["entity", "counterpart_agency", "kind"]
 MAX_BULK_IDS = 1000
 KEEP_ALIVE_SECONDS = 15.0  # under the idle timeouts of common proxies (nginx's default is 60 s)
-
-
-class AlertOut(BaseModel):
-    id: str
-    kind: str = Field(description="`shared_identifier`, `objective_overlap`, `late_hit`, `possible_match` "
-                                  "or `watch_hit`")
-    created_at: str
-    entity_id: str | None = Field(description="The recipient's own entity; for `late_hit`, the identifier")
-    entity_name: str | None = Field(None, description="The name of the recipient's own entity (null for an "
-                                                      "identifier or an entity since deleted)")
-    priority: bool = Field(False, description="The entity is an active priority target or an open FNOS "
-                                              "objective of the caller's unit: such alerts come first")
-    identifier_id: str | None = Field(None, exclude_if=_absent,
-                                      description="`shared_identifier`: the identifier both agencies' data use")
-    counterpart_agency: str
-    counterpart_contact: str
-    acknowledged: bool
-    # Kind-specific fields: absent from alerts of the other kinds (their shape is unchanged).
-    purpose: str | None = Field(None, exclude_if=_absent,
-                                description="`late_hit` only: the purpose the searcher stated for its lookup")
-    reasons: list[MatchReason] | None = Field(None, exclude_if=_absent,
-                                              description="`possible_match` only: why the persons may be the same")
-    match_id: str | None = Field(None, exclude_if=_absent,
-                                 description="`possible_match` only: the candidate, GET /v1/matches/{id}")
-    watch_id: str | None = Field(None, exclude_if=_absent,
-                                 description="`watch_hit` only: the caller's watch that was hit, GET /v1/watches")
 
 
 class AlertGroup(BaseModel):
@@ -106,9 +64,9 @@ class AlertGroup(BaseModel):
 class AlertList(BaseModel):
     items: list[AlertOut] = Field(description="The alerts, priority first then newest (empty with `group_by`)")
     total: int = Field(description="How many alerts match the filter")
-    groups: list[AlertGroup] | None = Field(None, exclude_if=_absent,
+    groups: list[AlertGroup] | None = Field(None, exclude_if=absent,
                                            description="With `group_by`: the page of groups")
-    group_total: int | None = Field(None, exclude_if=_absent, description="With `group_by`: how many groups")
+    group_total: int | None = Field(None, exclude_if=absent, description="With `group_by`: how many groups")
 
 
 class AlertFilter(BaseModel):
@@ -147,17 +105,6 @@ def _params(principal: Principal, f: dict[str, Any], **extra: Any) -> dict[str, 
     return {"agency": principal.agency, "unit": principal.unit, "viewer": viewer_params(principal), "f": f, **extra}
 
 
-def _out(row: dict[str, Any]) -> AlertOut:
-    return AlertOut(id=row["id"], kind=row["kind"], created_at=row["created_at"], entity_id=row.get("entity_id"),
-                    entity_name=row.get("entity_name"), priority=bool(row.get("priority")),
-                    identifier_id=row.get("identifier_id") if row["kind"] == "shared_identifier" else None,
-                    counterpart_agency=row["counterpart_agency"],
-                    counterpart_contact=row.get("counterpart_contact") or "",
-                    acknowledged=bool(row.get("acknowledged")), purpose=row.get("purpose"),
-                    reasons=json.loads(row["reasons"]) if row.get("reasons") else None, match_id=row.get("match_id"),
-                    watch_id=row.get("watch_id"))
-
-
 @router.get("/alerts", response_model=AlertList)
 async def list_alerts(
     request: Request,
@@ -191,7 +138,7 @@ async def list_alerts(
                                              result_count=len(groups))
         return AlertList(items=[], total=total, groups=groups, group_total=row["total"])
     total, rows = await count_and_page(db, q.COUNT, q.LIST, params, "alert")
-    items = [_out(r) for r in rows]
+    items = [alert_out(r) for r in rows]
     await request.app.state.audit.record(principal, "alerts.list", target_ids=[a.id for a in items],
                                          result_count=len(items))
     return AlertList(items=items, total=total, groups=None, group_total=None)
@@ -278,4 +225,4 @@ async def acknowledge_alert(
     await request.app.state.audit.record(principal, "alerts.ack", target_ids=[alert_id], result_count=len(rows))
     if not rows:
         raise not_found("alert", alert_id)
-    return _out(rows[0]["alert"])
+    return alert_out(rows[0]["alert"])

@@ -24,11 +24,11 @@ from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
 from service.api.openapi import errors
 from service.api.responses import JSONResponse
-from service.api.routers.alerts import MatchReason
 from service.api.views import node_out
 from service.core import clock, ids
 from service.core.db import Database
 from service.core.errors import not_found
+from service.domain.notifications.alerts import MatchReason
 from service.queries import matches as q
 
 router = APIRouter(prefix="/v1/matches", tags=["matches"])

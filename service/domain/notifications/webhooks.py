@@ -25,6 +25,7 @@ from service.core import clock
 from service.core.db import Database
 from service.core.settings import Settings
 from service.domain.lifecycle.queue import worker_id
+from service.domain.notifications.alerts import alert_out
 from service.queries import webhooks as q
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,7 @@ def sign(secret: str, body: bytes) -> str:
 
 def payload(alert: dict[str, Any]) -> bytes:
     """The body: the alert exactly as GET /v1/alerts shapes it for its agency."""
-    from service.api.routers.alerts import _out  # one shaping of an alert, shared with the endpoint
-
-    return json.dumps(_out(alert).model_dump(mode="json"), separators=(",", ":"), sort_keys=True).encode()
+    return json.dumps(alert_out(alert).model_dump(mode="json"), separators=(",", ":"), sort_keys=True).encode()
 
 
 def _iso(at: dt.datetime) -> str:
