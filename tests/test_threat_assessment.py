@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from typing import Any
 
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from tests.builders import Auth, eid, ent, link, person, push, uses
 
@@ -90,6 +92,23 @@ def test_the_year_against_the_previous_one(client: TestClient, auth: Auth) -> No
     before = client.get("/v1/reports/threat-assessment", params={"year": THIS_YEAR - 1},
                         headers=auth("ofast", "analyst")).text
     assert report_row(before, "cannabis_resin")[:2] == ["1", "0"] and "cocaine" not in before
+
+
+def test_the_same_report_as_pdf(client: TestClient, auth: Auth) -> None:
+    """`format=pdf`: the server renders the same page (WeasyPrint); its text carries the same figures."""
+    _story(client, auth)
+    r = client.get("/v1/reports/threat-assessment", params={"year": THIS_YEAR, "format": "pdf"},
+                   headers=auth("ofast", "analyst"))
+    assert r.status_code == 200, r.text[:300]
+    assert r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
+    assert f"Threat assessment {THIS_YEAR}" in text.replace("\n", " ")
+    for label in ("Seizures", "Drugs seized (kg)", "Assets seized (EUR)", "Deal points known"):
+        assert label in text, label
+    assert "250 000" in text and not [m for m in MARKERS if m in text]
+    bad = client.get("/v1/reports/threat-assessment", params={"year": THIS_YEAR, "format": "docx"},
+                     headers=auth("ofast", "analyst"))
+    assert bad.status_code == 422 and "format" in bad.text
 
 
 def test_only_the_central_agencys_analysts(client: TestClient, auth: Auth) -> None:

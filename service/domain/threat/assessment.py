@@ -20,6 +20,7 @@ from neo4j import AsyncManagedTransaction
 from service.access.auth import Principal
 from service.access.visibility import viewer_params
 from service.core.db import Database
+from service.core.errors import ApiError
 from service.queries import threat_assessment as q
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -201,3 +202,21 @@ def render_html(a: Assessment) -> str:
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>Threat assessment {now.year}</title><style>{_CSS}</style></head><body>"
             + "".join(body) + "</body></html>")
+
+
+def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, object]:
+    # The report is self-contained (inline CSS and SVG): the renderer fetches nothing, anywhere.
+    raise ValueError(f"the threat assessment loads no resource ({url})")
+
+
+def render_pdf(html: str) -> bytes:
+    """The HTML report as PDF, rendered by WeasyPrint (no browser). WeasyPrint needs the system's
+    Pango; without it the PDF is unavailable (501), the HTML still is."""
+    try:
+        import weasyprint
+    except OSError as exc:  # the library is installed but a system library it loads is missing
+        raise ApiError(501, "pdf_unavailable", "this server cannot render PDF (WeasyPrint needs Pango); "
+                                               "ask for the HTML and print it from a browser") from exc
+    pdf: bytes = weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    return pdf
+
