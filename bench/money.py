@@ -154,9 +154,13 @@ def sample(settings: Settings, n: int) -> dict[str, list[Any]]:
             f"MATCH (x:Network) WHERE {known} AND EXISTS {{ (x)<-[:MEMBER_OF]-(:Person)-[:OWNS|CONTROLS]->() }} "
             "WITH x, rand() AS r ORDER BY r LIMIT $n RETURN x.id AS id", n=n)]
         label, payer, payee = money_q._fields()
-        pairs = q(f"MATCH (a:{label}) MATCH (b:{label} {{{payer}: a.{payee}}}) WHERE b.{payee} <> a.{payer} "
-                  f"WITH DISTINCT a.{payer} AS source, b.{payee} AS target, rand() AS r ORDER BY r LIMIT $n "
-                  "RETURN source, target", n=n)
+        # Random transfers, each followed by one onward transfer from its payee (by the (payer, at)
+        # index, as the money-flow search reads them): a source and a target two hops apart.
+        pairs = q(f"MATCH (a:{label}) WITH a, rand() AS r ORDER BY r LIMIT $m "
+                  f"CALL (a) {{ MATCH (b:{label}) USING INDEX b:{label}({payer}, at) "
+                  f"WHERE b.{payer} = a.{payee} AND b.at IS NOT NULL AND b.{payee} <> a.{payer} "
+                  f"RETURN b.{payee} AS target LIMIT 1 }} "
+                  f"WITH DISTINCT a.{payer} AS source, target LIMIT $n RETURN source, target", n=n, m=20 * n)
     rng.shuffle(networks)
     return {"patrimony": networks, "money_flows": [(p["source"], p["target"]) for p in pairs]}
 
