@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from service.core import clock
 from service.domain.notifications import webhooks
-from tests.builders import Auth
+from tests.builders import Auth, person, push, uses
 from tests.conftest import cypher
 
 SECRET = "a-long-enough-test-secret"
@@ -120,6 +120,27 @@ def test_signed_delivery_after_failures(client: TestClient, graph: neo4j.Driver,
     assert delivery["attempts"] == 4 and delivery["last_status"] == 204
     _turn(client, dev)
     assert len(receiver.received) == 1  # delivered once, not again
+
+
+def test_a_payload_names_the_recipients_own_entity(client: TestClient, auth: Auth, receiver: Receiver,
+                                                   dev: Any) -> None:
+    """As the list does: the name of the agency's own person, and nothing of customs' restricted one."""
+    _register(client, auth, receiver.url)
+    receiver.received.clear()
+    push(client, auth("police", "investigator"), [person("K", first_name="Karim", last_name="Zeroual")],
+         [uses("K", "06 44 33 22 11")])
+    push(client, auth("douane", "investigator"), [person("D", first_name="Dmitri", last_name="Volkov")],
+         [uses("D", "06 44 33 22 11")])
+    for _ in range(10):
+        _turn(client, dev)
+        if receiver.received:
+            break
+    [(body, _)] = receiver.received
+    sent = json.loads(body)
+    assert sent["kind"] == "shared_identifier" and sent["entity_name"] == "Karim Zeroual"
+    assert sent["counterpart_agency"] == "douane" and b"Volkov" not in body and b"Dmitri" not in body
+    listed = client.get("/v1/alerts", headers=auth("police", "investigator")).json()["items"]
+    assert sent == next(a for a in listed if a["id"] == sent["id"])
 
 
 def test_production_refuses_http_and_agencies_are_isolated(client: TestClient, auth: Auth,

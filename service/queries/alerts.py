@@ -12,9 +12,18 @@ from __future__ import annotations
 
 from service.access.visibility import node_full
 
-_STORED = (".id, .kind, .created_at, .entity_id, .identifier_id, .counterpart_agency, .counterpart_contact, "
+STORED = (".id, .kind, .created_at, .entity_id, .identifier_id, .counterpart_agency, .counterpart_contact, "
            ".acknowledged, .purpose, .reasons, .match_id, .watch_id")
-FIELDS = f"a {{{_STORED}}}"
+FIELDS = f"a {{{STORED}}}"
+
+def entity_name(var: str) -> str:
+    """The name of entity `var` (null when `var` is): a person's names, else its name, label,
+    reference, value or ref. Only for an entity the recipient sees in full (`node_full`)."""
+    return (f"CASE WHEN {var} IS NULL THEN null "
+            f"WHEN {var}.first_name IS NOT NULL OR {var}.last_name IS NOT NULL "
+            f"THEN trim(coalesce({var}.first_name, '') + ' ' + coalesce({var}.last_name, '')) "
+            f"ELSE coalesce({var}.name, {var}.label, {var}.reference, {var}.value, {var}.ref, {var}.id) END")
+
 
 # The triage filter (`$f`, from `AlertFilter`): every criterion is optional. `unit` is the unit
 # owning the recipient's entity (the alert names the agency only); `since`/`until` compare the
@@ -37,11 +46,7 @@ MATCH (a:Alert) WHERE {FILTER}
 OPTIONAL MATCH (e:Node {{id: a.entity_id}})
 WITH a, e WHERE $f.unit IS NULL OR e.owner_unit = $f.unit
 WITH a, CASE WHEN e IS NOT NULL AND {node_full("e")} THEN e END AS e
-WITH a, e,
-     CASE WHEN e IS NULL THEN null
-          WHEN e.first_name IS NOT NULL OR e.last_name IS NOT NULL
-            THEN trim(coalesce(e.first_name, '') + ' ' + coalesce(e.last_name, ''))
-          ELSE coalesce(e.name, e.label, e.reference, e.value, e.ref, e.id) END AS entity_name,
+WITH a, e, {entity_name("e")} AS entity_name,
      e IS NOT NULL AND (
        EXISTS {{ MATCH (t:PriorityTarget {{entity_id: e.id}}) WHERE t.status = 'active' }} OR
        EXISTS {{ MATCH (o:Objective {{entity_id: e.id}})
@@ -57,7 +62,7 @@ RETURN count(a) AS total
 """
 
 LIST = f"""{_MATCHED}
-RETURN a {{{_STORED}, entity_name: entity_name, priority: priority}} AS alert
+RETURN a {{{STORED}, entity_name: entity_name, priority: priority}} AS alert
 ORDER BY priority DESC, a.created_at DESC, a.id
 SKIP $offset LIMIT $limit
 """

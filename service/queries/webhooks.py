@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from service.queries.alerts import FIELDS as ALERT_FIELDS
+from service.access.visibility import node_full, viewer_of
+from service.queries.alerts import STORED as ALERT_FIELDS
+from service.queries.alerts import entity_name
 
 HOOK = "w {.id, .agency, .url, .kinds, .created_at}"
 
@@ -57,7 +59,10 @@ SET d.lease_until = $lease_until, d.lease_by = $worker
 WITH d
 MATCH (w:Webhook {{id: d.webhook_id}})
 MATCH (a:Alert {{id: d.alert_id}}) WHERE a.agency = w.agency
-RETURN d.key AS key, d.attempts AS attempts, w.url AS url, w.secret AS secret, {ALERT_FIELDS} AS alert
+OPTIONAL MATCH (e:Node {{id: a.entity_id}})
+WITH d, w, a, CASE WHEN e IS NOT NULL AND {node_full("e", viewer_of("w.agency"))} THEN e END AS e
+RETURN d.key AS key, d.attempts AS attempts, w.url AS url, w.secret AS secret,
+       a {{{ALERT_FIELDS}, entity_name: {entity_name("e")}}} AS alert
 """
 
 RESULT = """

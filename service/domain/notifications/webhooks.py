@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from service.access.policy import policy_from_file
 from service.core import clock
 from service.core.db import Database
 from service.core.settings import Settings
@@ -69,7 +70,8 @@ async def deliver_due(db: Database, settings: Settings, worker: str, limit: int 
     now = clock.now()
     await db.write_records(q.FILL, now=_iso(now), limit=1000)
     lease = now + dt.timedelta(seconds=settings.webhook_lease_seconds)
-    claimed = await db.write_records(q.CLAIM, now=_iso(now), lease_until=_iso(lease), worker=worker, limit=limit)
+    claimed = await db.write_records(q.CLAIM, now=_iso(now), lease_until=_iso(lease), worker=worker, limit=limit,
+                                     central_agency=policy_from_file(settings.policy_file).central_agency)
     report = Report()
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
         for row in claimed:
