@@ -45,6 +45,7 @@ from service.api.routers import review as review_router
 from service.api.routers import search as search_router
 from service.api.routers import threat_assessment as threat_assessment_router
 from service.api.routers import timeline as timeline_router
+from service.api.routers import watches as watches_router
 from service.api.routers import webhooks as webhooks_router
 from service.api.routers.ui import install_ui
 from service.audit.journal import journal_dir
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(money_router.router)
     app.include_router(public_reports_router.router)
     app.include_router(threat_assessment_router.router)
+    app.include_router(watches_router.router)
     app.include_router(webhooks_router.router)
     install_ui(app)
     install_openapi(app)

@@ -13,7 +13,8 @@ inside one write transaction (`Database.write`, which retries deadlocks):
    now (a re-push counts nothing), pairs sorted by their ends so locks come in one order;
 5. `shared_identifier` alerts both ways and `late_hit` alerts, with the machinery of ingest
    (`service.domain.ingest.write.shared_identifier_alerts`, `service.domain.lifecycle.late_hits`);
-   review dates for the places created or changed.
+   review dates for the places created or changed; `watch_hit` alerts for the watches on what the
+   written events name (`service.domain.lifecycle.watches`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from service.core.errors import ApiError
 from service.domain.events.models import SECTION, EventPlan, EventRow, utc_text
 from service.domain.ingest.models import content_hash
 from service.domain.ingest.write import Written, run_upsert, shared_identifier_alerts, validation_error
-from service.domain.lifecycle import late_hits, retention
+from service.domain.lifecycle import late_hits, retention, watches
 from service.queries import events_write as q
 from service.queries import ingest as ingest_q
 
@@ -114,8 +115,11 @@ class EventsWork:
         late = await late_hits.raise_late_hits(
             tx, [{"identifier": i, "events": sorted(set(named[i]))} for i in sorted(remembered)], self.principal,
             self.policy, now, find=q.FIND_LATE_HITS)
+        watched = await watches.raise_for_events(
+            tx, {row.id: [i for _, i in row.parties.values()] + ([row.p["place_id"]] if row.p.get("place_id") else [])
+                 for row in written}, self.principal, self.policy, now)
         await retention.set_review_dates(tx, sorted(places), self.policy.lifecycle)
-        self.alerts = {"shared_identifier": shared, "late_hit": late}
+        self.alerts = {"shared_identifier": shared, "late_hit": late, "watch_hit": watched}
 
     def _unique(self) -> list[EventRow]:
         """One row per event id (a repeat in the batch is the same event)."""

@@ -5,7 +5,9 @@
 2. late hits (`service.domain.lifecycle.late_hits`): links written to an identifier meet the remembered no-hit
    lookups of other agencies;
 3. person matching (`service.domain.lifecycle.matching`): persons created or changed, or newly linked to an
-   identifier, are compared with other agencies' persons of the same birth date or identifier.
+   identifier, are compared with other agencies' persons of the same birth date or identifier;
+4. watches (`service.domain.lifecycle.watches`): links created or changed on a watched entity or
+   identifier, and entities created matching a search watch, alert the watchers' agencies.
 
 Late hits and matching have a budget per batch (policy section `lifecycle`, `hook_max_*`), measured
 before they run (`service.queries.hook_queue.BUDGET`: the links of hub identifiers they would
@@ -22,7 +24,7 @@ from graph_schema import get_schema
 from service.access.auth import Principal
 from service.access.policy import Policy
 from service.domain.ingest.models import Plan
-from service.domain.lifecycle import late_hits, matching, queue, retention
+from service.domain.lifecycle import late_hits, matching, queue, retention, watches
 from service.queries import hook_queue as queue_q
 
 
@@ -57,9 +59,15 @@ async def after_ingest(tx: AsyncManagedTransaction, plan: Plan, principal: Princ
         tasks += queue.tasks_for("late_hits", "rows", ident_links, size, agency=principal.agency,
                                  unit=principal.unit, now=now)
     await queue.enqueue(tx, tasks, now)
+    changed_links = [(link.id, link.src, link.dst) for link in plan.links if link.id in links_written]
+    created = sorted({(row.id, row.type, row.search) for row in plan.entities
+                      if not row.identifier and written.get(row.id) == "created"})
+    watched = (await watches.raise_for_links(tx, changed_links, principal, policy, now)
+               + await watches.raise_for_entities(tx, created, principal, policy, now))
     return {"late_hit": 0 if defer_late_hits else await late_hits.raise_late_hits(tx, ident_links, principal,
                                                                                  policy, now),
-            "possible_match": 0 if defer_matching else await matching.detect(tx, person_ids, policy, now)}
+            "possible_match": 0 if defer_matching else await matching.detect(tx, person_ids, policy, now),
+            "watch_hit": watched}
 
 
 async def over_budget(tx: AsyncManagedTransaction, persons: list[str], ident_links: list[dict[str, str]],
