@@ -23,6 +23,13 @@ and a few of their own, at shared cells and readers) follow the link rules: the 
 note, the transfer wording and the time (each one unique, a marker) of an event the agency may
 not see in full never appear, nor its id — another agency's restricted events only count.
 
+Watches: before the data is pushed, every agency watches every identifier and, by one of its
+name markers, every other agency's entity; once the entities are in, every one it may know of.
+The `watch_hit` alerts that the pushes raise are read like any alert (no marker, no unknown id),
+and each must be owed to an item its agency may know exists, written by the agency it names
+(`check_watch_hits`); an open or restricted item on a watched identifier must have raised one.
+A watch's own words (its search, a marker) are echoed to its agency by GET /v1/watches only.
+
 Read endpoints are listed in READ_ENDPOINTS; those not registered in the app are not exercised
 (not skipped: they are simply not among the existing routes), and any other GET route under
 /v1 is exercised generically, so a new endpoint is covered before anyone lists it.
@@ -33,6 +40,7 @@ the whole test command has a 20-minute budget; a nightly run can ask for hundred
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import os
 import re
@@ -189,6 +197,10 @@ class World:
     targets: list[tuple[int, bool]]
     disseminations: list[tuple[list[int], list[str]]]
     events: list[Event] = field(default_factory=list)
+    # Watches made while pushing: id -> (agency, kind, index of the ident or entity watched), and
+    # the words each agency typed as searches (its own, echoed by GET /v1/watches).
+    watches: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    typed: dict[str, set[str]] = field(default_factory=dict)
 
     def node(self, end: tuple[str, int]) -> Ent | Ident:
         return self.ents[end[1]] if end[0] == "e" else self.idents[end[1]]
@@ -299,26 +311,50 @@ def end_ref(world: World, end: tuple[str, int]) -> dict[str, str]:
     return {"type": node.type, "ref": node.ref if isinstance(node, Ent) else node.raw}
 
 
+def watch(client: TestClient, auth: Auth, world: World, agency: str, kind: str, index: int,
+          target: dict[str, Any]) -> None:
+    """Best effort: what the agency may not know of is refused (404), and then not watched."""
+    r = client.post("/v1/watches", json={"target": target, "purpose": "leak test"},
+                    headers=auth(agency, "investigator", unit=f"{agency}-unit"))
+    if r.status_code == 201:
+        world.watches[r.json()["id"]] = (agency, kind, index)
+
+
 def push_world(client: TestClient, auth: Auth, world: World) -> None:
-    # Identifiers first (by police), then each agency's batch: its entities and links.
+    # Identifiers first (by police), then the watches on them and the searches for what comes,
+    # then each agency's entities, the watches on them, and each agency's links.
     pushed = push(client, auth("police", "ingest"), [{"type": i.type, "ref": i.raw} for i in world.idents])
     for i, out in zip(world.idents, pushed["entities"], strict=True):
         i.id, i.value = out["id"], out["ref"]
+    for agency in VIEWERS:
+        for k, i in enumerate(world.idents):
+            watch(client, auth, world, agency, "identifier", k, {"identifier": {"type": i.type, "value": i.raw}})
+        for k, e in enumerate(world.ents):
+            words = [e.props[name] for name in SCHEMA.node(e.type).search if isinstance(e.props.get(name), str)]
+            if e.owner != agency and words:
+                world.typed.setdefault(agency, set()).add(words[0])
+                watch(client, auth, world, agency, "search", k, {"search": {"q": words[0], "type": e.type}})
     for agency in OWNERS:
         ents = [e for e in world.ents if e.owner == agency]
+        if ents:
+            out = push(client, auth(agency, "investigator"),
+                       [{"type": e.type, "ref": e.ref, "sharing": e.sharing, "properties": e.props,
+                         **codes(e.handling, e.note)} for e in ents])
+            for e, o in zip(ents, out["entities"], strict=True):
+                e.id = o["id"]
+    for agency in VIEWERS:
+        for k, e in enumerate(world.ents):
+            if e.owner != agency:
+                watch(client, auth, world, agency, "entity", k, {"entity_id": e.id})
+    for agency in OWNERS:
         links = [link for link in world.links if link.owner == agency]
-        if not ents and not links:
-            continue
-        out = push(client, auth(agency, "investigator"),
-                   [{"type": e.type, "ref": e.ref, "sharing": e.sharing, "properties": e.props,
-                     **codes(e.handling, e.note)} for e in ents],
-                   [{"type": link.type, "from": end_ref(world, link.source), "to": end_ref(world, link.target),
-                     "sharing": link.sharing, "properties": link.props, **codes(link.handling, link.note)}
-                    for link in links])
-        for e, o in zip(ents, out["entities"], strict=True):
-            e.id = o["id"]
-        for link, o in zip(links, out["links"], strict=True):
-            link.id = o["id"]
+        if links:
+            out = push(client, auth(agency, "investigator"), [],
+                       [{"type": link.type, "from": end_ref(world, link.source), "to": end_ref(world, link.target),
+                         "sharing": link.sharing, "properties": link.props, **codes(link.handling, link.note)}
+                        for link in links])
+            for link, o in zip(links, out["links"], strict=True):
+                link.id = o["id"]
     for agency in OWNERS:
         mine = [ev for ev in world.events if ev.owner == agency]
         if mine:
@@ -578,6 +614,7 @@ def read_endpoints(client: TestClient, auth: Auth) -> dict[str, Callable[[World]
                                           for g in ("network", "departement", "year")),
         "/v1/analytics/money-flows": _money_flows,
         "/v1/analytics/laundering-indicators": _laundering_indicators,
+        "/v1/watches": lambda w: iter([("/v1/watches", {}), ("/v1/watches", {"limit": 2, "offset": 1})]),
     }
 
 
@@ -628,6 +665,8 @@ def check(client: TestClient, auth: Auth, world: World, endpoints: dict[str, Cal
             made += 1
             assert r.status_code < 500, (name, path, params, agency, r.status_code, r.text[:500])
             body = r.text
+            if path == "/v1/watches":  # the agency's own searches, as it typed them
+                body = functools.reduce(lambda text, word: text.replace(word, ""), world.typed.get(agency, ()), body)
             named = set(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
                                    path + " " + " ".join(str(v) for v in params.values())))
             leaked = [m for m in markers if m in body]
@@ -635,6 +674,63 @@ def check(client: TestClient, auth: Auth, world: World, endpoints: dict[str, Cal
             seen = [i for i in ids - named if i in body]
             assert not seen, f"{agency} learnt of ids {seen} via {path} {params}: {body[:1000]}"
     return made
+
+
+def link_known(world: World, link: Link, agency: str) -> bool:
+    return link.sharing != "confidential" or link_full(link, agency)
+
+
+def node_hit(world: World, end: tuple[str, int], agency: str) -> bool:
+    """What a lookup may name a holder for: the minors rule aside, as `node_known`."""
+    node = world.node(end)
+    return isinstance(node, Ident) or node.sharing != "confidential" or ent_full(world, node, agency)
+
+
+def owed(world: World, agency: str, kind: str, index: int, alert: dict[str, Any]) -> bool:
+    """Whether a `watch_hit` alert of `agency` on its watch (`kind`, `index`) is owed to an item
+    written by the agency it names that `agency` may know exists (known as its lookups,
+    neighbourhoods and searches know)."""
+    other = alert["counterpart_agency"]
+    if other == agency:
+        return False
+    if kind == "search":
+        e = world.ents[index]
+        return alert["entity_id"] == e.id and e.owner == other and ent_full(world, e, agency)
+    end = ("i" if kind == "identifier" else "e", index)
+    if alert["entity_id"] != world.node(end).id:
+        return False
+    for link in world.links:
+        if end in (link.source, link.target) and link.owner == other and link_known(world, link, agency):
+            far = link.target if link.source == end else link.source
+            if (node_hit(world, far, agency) if kind == "identifier"
+                    else node_known(world, far, agency) and node_known(world, end, agency)):
+                return True
+    ident = world.idents[index].id if kind == "identifier" else None
+    return any(ev.owner == other and (ev.sharing != "confidential" or agency == CENTRAL)
+               and ident in {party_id(t, raw) for t, raw in ev.parties.values()} for ev in world.events)
+
+
+def check_watch_hits(client: TestClient, auth: Auth, world: World) -> None:
+    """Every `watch_hit` owed to an item its agency may know of; every open or restricted link of
+    another agency on a watched identifier, whose far end is not confidential, raised one."""
+    for agency in VIEWERS:
+        r = client.get("/v1/alerts", params={"limit": 500}, headers=auth(agency, "analyst"))
+        assert r.status_code == 200, r.text
+        hits = [a for a in r.json()["items"] if a["kind"] == "watch_hit"]
+        for alert in hits:
+            assert alert["watch_id"] in world.watches, alert
+            owner, kind, index = world.watches[alert["watch_id"]]
+            assert owner == agency and owed(world, agency, kind, index, alert), (agency, kind, index, alert)
+        raised = {(a["watch_id"], a["counterpart_agency"]) for a in hits}
+        for watch_id, (owner, kind, index) in world.watches.items():
+            if owner != agency or kind != "identifier":
+                continue
+            for link in world.links:
+                if (("i", index) in (link.source, link.target) and link.owner != agency
+                        and link.sharing != "confidential"):
+                    far = world.node(link.target if link.source == ("i", index) else link.source)
+                    if isinstance(far, Ident) or far.sharing != "confidential":
+                        assert (watch_id, link.owner) in raised, (agency, index, link)
 
 
 def test_leak_endpoint_table_matches_routes(client: TestClient, auth: Auth) -> None:
@@ -662,6 +758,7 @@ def test_no_leaks(client: TestClient, auth: Auth, graph: neo4j.Driver, world: Wo
     setup_workflow(client, auth, world, routes)
     endpoints, _ = plan(client, auth)
     made = check(client, auth, world, endpoints)
+    check_watch_hits(client, auth, world)
     # Positive control: markers are rendered verbatim, so the substring search above can find them.
     for e in world.ents:
         body = client.get(f"/v1/entities/{e.id}", headers=auth(e.owner, "analyst")).text
