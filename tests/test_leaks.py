@@ -30,6 +30,11 @@ and each must be owed to an item its agency may know exists, written by the agen
 (`check_watch_hits`); an open or restricted item on a watched identifier must have raised one.
 A watch's own words (its search, a marker) are echoed to its agency by GET /v1/watches only.
 
+Webhooks: before the push, every agency's admin subscribes to every alert kind, to a receiver on
+127.0.0.1; once the world is in, every due delivery is made (`check_webhook_payloads`). Each
+agency's receiver gets each of its alerts exactly once (told apart by the signature), and no
+payload holds a marker or an id its agency may not know — the read endpoints' property.
+
 Read endpoints are listed in READ_ENDPOINTS; those not registered in the app are not exercised
 (not skipped: they are simply not among the existing routes), and any other GET route under
 /v1 is exercised generically, so a new endpoint is covered before anyone lists it.
@@ -41,7 +46,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hmac
 import itertools
+import json
 import os
 import re
 import uuid
@@ -57,10 +64,13 @@ from hypothesis import strategies as st
 
 from graph_schema import get_schema
 from graph_schema.normalise import normalise
+from service.api.routers.webhooks import KINDS as WEBHOOK_KINDS
 from service.core import ids as core_ids
+from service.domain.notifications import webhooks
 from tests.builders import Auth, push
 from tests.conftest import LEAK_REPORT, LeakReport, wipe
 from tests.test_auth import api_routes
+from tests.test_webhooks import Receiver
 
 OWNERS = ("police", "gendarmerie", "douane")
 VIEWERS = ("police", "gendarmerie", "douane")  # the central agency sees everything: nothing to leak
@@ -733,6 +743,67 @@ def check_watch_hits(client: TestClient, auth: Auth, world: World) -> None:
                         assert (watch_id, link.owner) in raised, (agency, index, link)
 
 
+# --- webhook payloads ---------------------------------------------------------------------------
+
+
+def hook_secret(agency: str) -> str:
+    return f"leak-test-secret-of-{agency}"
+
+
+@pytest.fixture(scope="module")
+def hook_receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+def register_webhooks(client: TestClient, auth: Auth, receiver: Receiver) -> Any:
+    """Every viewer agency's admin subscribes to every kind, to a receiver on 127.0.0.1 (development
+    settings allow http there), before the world is pushed: its alerts are raised after the cursor.
+    Returns the settings the delivery turns use (no backoff)."""
+    app: Any = client.app
+    shipped = app.state.settings
+    dev = shipped.model_copy(update={"webhook_allow_http_localhost": True, "webhook_backoff_seconds": 0.0,
+                                     "webhook_max_backoff_seconds": 0.0})
+    app.state.settings = dev
+    try:
+        for agency in VIEWERS:
+            r = client.post("/v1/webhooks", json={"url": receiver.url, "secret": hook_secret(agency),
+                                                  "kinds": list(WEBHOOK_KINDS)}, headers=auth(agency, "admin"))
+            assert r.status_code == 201, r.text
+    finally:
+        app.state.settings = shipped
+    return dev
+
+
+def check_webhook_payloads(client: TestClient, auth: Auth, world: World, receiver: Receiver, dev: Any) -> int:
+    """Each viewer's alerts pushed exactly once (each payload told apart by its signature), and no
+    payload holds a marker or an id its agency may not know — the same property as the reads."""
+    app: Any = client.app
+    for _ in range(50):  # every due delivery, whichever worker (this one, the app's) takes it
+        report = client.portal.call(  # type: ignore[union-attr]
+            functools.partial(webhooks.deliver_due, app.state.db, dev, "leak-test", 500))
+        if report.delivered == 0 and report.failed == 0:
+            break
+    bodies: dict[str, list[bytes]] = {agency: [] for agency in VIEWERS}
+    for body, headers in receiver.received:
+        signer = [a for a in VIEWERS if hmac.compare_digest(headers["X-Signature"],
+                                                            webhooks.sign(hook_secret(a), body))]
+        assert len(signer) == 1, headers
+        bodies[signer[0]].append(body)
+    for agency in VIEWERS:
+        markers, ids = forbidden(world, agency)
+        listed = client.get("/v1/alerts", params={"limit": 500}, headers=auth(agency, "analyst")).json()["items"]
+        assert sorted(json.loads(b)["id"] for b in bodies[agency]) == sorted(a["id"] for a in listed), agency
+        for body in bodies[agency]:
+            text = body.decode()
+            leaked = [m for m in markers if m in text]
+            assert not leaked, f"{agency}'s webhook received {leaked}: {text[:1000]}"
+            seen = [i for i in ids if i in text]
+            assert not seen, f"{agency}'s webhook learnt of ids {seen}: {text[:1000]}"
+    return sum(len(b) for b in bodies.values())
+
+
 def test_leak_endpoint_table_matches_routes(client: TestClient, auth: Auth) -> None:
     endpoints, unexercised = plan(client, auth)
     listed = set(read_endpoints(client, auth))
@@ -750,15 +821,18 @@ def test_leak_endpoint_table_matches_routes(client: TestClient, auth: Auth) -> N
                                  HealthCheck.data_too_large])
 @given(world=worlds())
 def test_no_leaks(client: TestClient, auth: Auth, graph: neo4j.Driver, world: World,
-                  request: pytest.FixtureRequest) -> None:
+                  request: pytest.FixtureRequest, hook_receiver: Receiver) -> None:
     wipe(graph)
+    hook_receiver.received.clear()
     mark(world)
+    dev = register_webhooks(client, auth, hook_receiver)
     push_world(client, auth, world)
     routes = route_keys(client)
     setup_workflow(client, auth, world, routes)
     endpoints, _ = plan(client, auth)
     made = check(client, auth, world, endpoints)
     check_watch_hits(client, auth, world)
+    pushed = check_webhook_payloads(client, auth, world, hook_receiver, dev)
     # Positive control: markers are rendered verbatim, so the substring search above can find them.
     for e in world.ents:
         body = client.get(f"/v1/entities/{e.id}", headers=auth(e.owner, "analyst")).text
@@ -774,4 +848,5 @@ def test_no_leaks(client: TestClient, auth: Auth, graph: neo4j.Driver, world: Wo
     report.cases += 1
     report.endpoints = len(endpoints)
     print(f"leak case {report.cases}: {len(world.ents)} entities, {len(world.idents)} identifiers, "
-          f"{len(world.links)} links, {len(world.events)} events, {made} requests: no leak", flush=True)
+          f"{len(world.links)} links, {len(world.events)} events, {made} requests, {pushed} webhook payloads: "
+          "no leak", flush=True)
