@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph_schema import get_schema
-from graph_schema.model import Property
+from graph_schema.model import NodeType, Property, RelationshipType
 
 
 def _prop(p: Property) -> str:
@@ -34,10 +34,7 @@ def render_markdown() -> str:
                 out += ["| property | type | notes |", "| --- | --- | --- |"]
                 out += [_prop(p) for p in node.properties.values()]
                 out.append("")
-            for seq in node.date_order:
-                out.append(f"- In order where given: {' ≤ '.join(f'`{q}`' for q in seq)} (else 422).")
-            for group in node.exclusive:
-                out.append(f"- At most one of {', '.join(f'`{q}`' for q in group)} (else 422).")
+            out += _cross_rules(node)
             for prop, steps in node.progression.items():
                 path = " → ".join(" or ".join(f"`{v}`" for v in step) for step in steps)
                 out.append(f"- A stored `{prop}` only moves forward: {path}, an absent one read as the first "
@@ -52,8 +49,15 @@ def render_markdown() -> str:
             out += ["| property | type | notes |", "| --- | --- | --- |"]
             out += [_prop(p) for p in rel.properties.values()]
             out.append("")
+        if rel.date_order or rel.exclusive:
+            out += [*_cross_rules(rel), ""]
     out += _events()
     return "\n".join(out)
+
+
+def _cross_rules(item: NodeType | RelationshipType) -> list[str]:
+    out = [f"- In order where given: {' ≤ '.join(f'`{q}`' for q in seq)} (else 422)." for seq in item.date_order]
+    return out + [f"- At most one of {', '.join(f'`{q}`' for q in group)} (else 422)." for group in item.exclusive]
 
 
 def _events() -> list[str]:

@@ -104,6 +104,9 @@ class RelationshipType:
     pairs: frozenset[tuple[str, str]]
     description: str = ""
     properties: dict[str, Property] = field(default_factory=dict)
+    # As a node's: date properties that, where given, follow one another (a holding's since, until).
+    date_order: tuple[tuple[str, ...], ...] = ()
+    exclusive: tuple[tuple[str, ...], ...] = ()
 
     def allows(self, source: str, target: str) -> bool:
         return (source, target) in self.pairs
@@ -220,14 +223,7 @@ def load_schema(path: Path = SCHEMA_FILE) -> Schema:
                 raise ValueError(f"{name}: search property {s!r} is not declared")
         if kind == "identifier" and not spec.get("normaliser"):
             raise ValueError(f"{name}: an identifier type needs a normaliser")
-        date_order = tuple(tuple(seq) for seq in spec.get("date_order", ()))
-        exclusive = tuple(tuple(group) for group in spec.get("exclusive", ()))
-        for seq in date_order:
-            if len(seq) < 2 or any(q not in props or props[q].type != "date" for q in seq):
-                raise ValueError(f"{name}: date_order {list(seq)} needs two or more declared date properties")
-        for group in exclusive:
-            if len(group) < 2 or any(q not in props for q in group):
-                raise ValueError(f"{name}: exclusive {list(group)} needs two or more declared properties")
+        date_order, exclusive = _cross_rules(name, spec, props)
         progression = {prop: _steps(name, prop, steps, props)
                        for prop, steps in (spec.get("progression") or {}).items()}
         nodes[name] = NodeType(name, kind, spec.get("description", ""), props, search, spec.get("normaliser"),
@@ -240,10 +236,25 @@ def load_schema(path: Path = SCHEMA_FILE) -> Schema:
         for a, b in pairs:
             if a not in nodes or b not in nodes:
                 raise ValueError(f"{name}: pair ({a}, {b}) names an undeclared node type")
-        rels[name] = RelationshipType(name, pairs, spec.get("description", ""),
-                                      _properties(spec.get("properties"), name))
+        rel_props = _properties(spec.get("properties"), name)
+        rels[name] = RelationshipType(name, pairs, spec.get("description", ""), rel_props,
+                                      *_cross_rules(name, spec, rel_props))
     events = {name: _event(name, spec, nodes, rels) for name, spec in (raw.get("events") or {}).items()}
     return Schema(nodes, rels, events)
+
+
+def _cross_rules(name: str, spec: dict[str, Any], props: dict[str, Property]
+                 ) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]:
+    """A node's or relationship's `date_order` and `exclusive`, checked against its properties."""
+    date_order = tuple(tuple(seq) for seq in spec.get("date_order", ()))
+    exclusive = tuple(tuple(group) for group in spec.get("exclusive", ()))
+    for seq in date_order:
+        if len(seq) < 2 or any(q not in props or props[q].type != "date" for q in seq):
+            raise ValueError(f"{name}: date_order {list(seq)} needs two or more declared date properties")
+    for group in exclusive:
+        if len(group) < 2 or any(q not in props for q in group):
+            raise ValueError(f"{name}: exclusive {list(group)} needs two or more declared properties")
+    return date_order, exclusive
 
 
 EVENT_RE = re.compile(r"^[a-z][a-z_]*$")

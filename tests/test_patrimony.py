@@ -276,6 +276,21 @@ def test_recovery_steps_out_of_order_are_refused_naming_the_field(client: TestCl
     assert r.status_code == 200, r.text
 
 
+def test_a_holding_ends_after_it_starts(client: TestClient, auth: Auth) -> None:
+    """OWNS / CONTROLS: `since` ≤ `until` where both are given (graph_schema: the links' date_order)."""
+    police = auth("police", "investigator")
+    entities = [person("P-H", last_name="Holder"), ent("Company", "C-H", name="SARL Tenue")]
+    for rel, extra in (("OWNS", {"share": 0.5}), ("CONTROLS", {"role": "gérant"})):
+        bad = link(rel, ("Person", "P-H"), ("Company", "C-H"), since="2024-05-01", until="2023-01-01", **extra)
+        r = client.post("/v1/ingest", headers=police, json={"entities": entities, "links": [bad]})
+        assert r.status_code == 422, r.text
+        [detail] = r.json()["error"]["details"]
+        assert (detail["section"], detail["index"], detail["field"]) == ("links", 0, "properties.until"), detail
+        good = link(rel, ("Person", "P-H"), ("Company", "C-H"), since="2023-01-01", until="2024-05-01", **extra)
+        r = client.post("/v1/ingest", headers=police, json={"entities": entities, "links": [good]})
+        assert r.status_code == 200, r.text
+
+
 def test_a_stored_status_never_moves_back(scenario: TestClient, auth: Auth) -> None:
     """identified → seized → confiscated or released (graph_schema: Asset's progression), judged
     against the stored status: going back is a 422 naming the item, and nothing of the batch is

@@ -155,9 +155,9 @@ def _h3_note(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _property_rules(node: NodeType) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The schema's rules across a node's properties (`date_order`, `exclusive`) as a validator.
-    Dates are ISO text by then, so their order is the text's."""
+def _property_rules(node: NodeType | RelationshipType) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The schema's rules across a node's or link's properties (`date_order`, `exclusive`) as a
+    validator. Dates are ISO text by then, so their order is the text's."""
     def check(item: dict[str, Any]) -> dict[str, Any]:
         props = item.get("properties") or {}
         for group in node.exclusive:
@@ -265,6 +265,8 @@ class IngestModels:
                     raise _rule("type", pair_message(rel, source, target).replace("{", "{{").replace("}", "}}"))
                 return item
             checks.append(AfterValidator(pair))
+        if rel.date_order or rel.exclusive:
+            checks.append(AfterValidator(_property_rules(rel)))
         return Annotated[_typed_dict(f"{rel.name}In", fields, rel.description), *checks]
 
 
