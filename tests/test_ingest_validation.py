@@ -433,7 +433,8 @@ def test_a_declared_query_parameter_of_the_wrong_type_is_a_422_naming_it(client:
     for method, path, name, wrong, route in cases:
         r = client.request(method, path, params={name: wrong}, headers=h)
         assert r.status_code == 422, (route, name, r.status_code, r.text[:200])
-        located = [d.get("loc") for d in r.json()["error"]["details"] or []]
+        # A repeatable parameter (`kind=a&kind=b`) is located with the position of the wrong value.
+        located = [(d.get("loc") or [])[:2] for d in r.json()["error"]["details"] or []]
         assert ["query", name] in located or name in r.json()["error"]["message"], (route, name, r.text[:300])
 
 
