@@ -30,7 +30,7 @@ from service.access.auth import Principal, require
 from service.access.visibility import viewer_params
 from service.api.deps import TimeWindow, get_db, get_settings_dep
 from service.api.openapi import errors
-from service.api.pagination import count_and_page
+from service.api.pagination import Page, count_and_page
 from service.core import clock
 from service.core.db import Database
 from service.core.errors import ApiError, not_found
@@ -109,6 +109,7 @@ def _params(principal: Principal, f: dict[str, Any], **extra: Any) -> dict[str, 
 async def list_alerts(
     request: Request,
     period: TimeWindow,
+    page: Page,
     acknowledged: bool | None = Query(None, description="Only acknowledged (true) or pending (false) alerts"),
     kind: list[AlertKind] | None = Query(None, description="Only these kinds (repeat the parameter for several)"),
     unit: str | None = Query(None, max_length=100, description="Only alerts on entities owned by this unit"),
@@ -118,8 +119,6 @@ async def list_alerts(
                                  r"(,(entity|counterpart_agency|kind))*$", description=(
         "Comma-separated `entity`, `counterpart_agency`, `kind`: answer groups with counts instead of alerts "
         "(`limit`/`offset` then page the groups)")),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=1_000_000),
     principal: Principal = Depends(require("read")),
     db: Database = Depends(get_db),
 ) -> AlertList:
@@ -128,7 +127,7 @@ async def list_alerts(
     raised. With `group_by`, one row per group (priority groups first, then the most pending)."""
     f = _filter_params(acknowledged=acknowledged, kinds=list(kind or []), entity_id=entity_id,
                        counterpart_agency=counterpart_agency, unit=unit, period=period)
-    params = _params(principal, f, limit=limit, offset=offset)
+    params = _params(principal, f, **page.params)
     if group_by:
         params["by"] = sorted(set(group_by.split(",")))
         total, grouped = await count_and_page(db, q.COUNT, q.GROUPS, params)

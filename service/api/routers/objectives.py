@@ -22,7 +22,7 @@ from service.access.policy import Policy
 from service.access.visibility import viewer_params
 from service.api.deps import get_db, get_policy
 from service.api.openapi import errors
-from service.api.pagination import count_and_page
+from service.api.pagination import Page, count_and_page
 from service.api.views import node_out
 from service.core import clock, metrics
 from service.core.db import Database
@@ -156,16 +156,15 @@ async def create_objective(
 @router.get("/objectives", response_model=ObjectiveList)
 async def list_objectives(
     request: Request,
+    page: Page,
     status: Literal[Status, "all"] = Query("open"),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=1_000_000),
     principal: Principal = Depends(require("read")),
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
 ) -> ObjectiveList:
     """The objectives of the caller's agency (all its units), newest first, each with the
     targeted entity as the caller may see it now."""
-    params = {"agency": principal.agency, "status": status, "limit": limit, "offset": offset,
+    params = {"agency": principal.agency, "status": status, **page.params,
               "viewer": viewer_params(principal)}
     total, rows = await count_and_page(db, q.COUNT, q.LIST, params)
     items = [_out(r["objective"], r["entity"], policy) for r in rows]

@@ -20,7 +20,7 @@ from service.access.ownership import refuse_if_designated, require_owned
 from service.access.policy import Policy
 from service.api.deps import get_db, get_policy
 from service.api.openapi import errors
-from service.api.pagination import count_and_page
+from service.api.pagination import Page, count_and_page
 from service.core import clock
 from service.core.db import Database
 from service.core.errors import not_found
@@ -68,9 +68,8 @@ def _item(row: dict[str, Any], policy: Policy) -> ReviewItem:
 @router.get("/review-queue", response_model=ReviewQueue)
 async def review_queue(
     request: Request,
+    page: Page,
     due_before: dt.date | None = Query(None, description="Only items due on or before this date (default: today)"),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=1_000_000),
     principal: Principal = Depends(require("read")),
     db: Database = Depends(get_db),
     policy: Policy = Depends(get_policy),
@@ -78,7 +77,7 @@ async def review_queue(
     """The caller's agency's entities due for review, soonest first, with the date after which
     retention deletes each one. Confirm (`…/confirm`) what is still needed; delete the rest."""
     due = (due_before or clock.today()).isoformat()
-    params = {"agency": principal.agency, "due_before": due, "limit": limit, "offset": offset}
+    params = {"agency": principal.agency, "due_before": due, **page.params}
     total, rows = await count_and_page(db, q.QUEUE_COUNT, q.QUEUE_PAGE, params, "item")
     items = [_item(r, policy) for r in rows]
     await request.app.state.audit.record(principal, "review.list", target_ids=[i.id for i in items],

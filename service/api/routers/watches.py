@@ -17,14 +17,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.access.auth import Principal, require
 from service.access.policy import Policy
 from service.api.deps import get_db, get_policy
 from service.api.openapi import errors
-from service.api.pagination import count_and_page
+from service.api.pagination import Page, count_and_page
 from service.core import clock
 from service.core.db import Database
 from service.core.errors import not_found
@@ -113,13 +113,12 @@ async def create_watch(
 @router.get("/watches", response_model=WatchList)
 async def list_watches(
     request: Request,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=1_000_000),
+    page: Page,
     principal: Principal = Depends(require("read")),
     db: Database = Depends(get_db),
 ) -> WatchList:
     """The watches of the caller's agency, newest first, expired ones included (`expired`)."""
-    params = {"agency": principal.agency, "now": clock.iso_now(), "limit": limit, "offset": offset}
+    params = {"agency": principal.agency, "now": clock.iso_now(), **page.params}
     total, rows = await count_and_page(db, q.COUNT, q.LIST, params, "watch")
     items = [WatchOut(**r) for r in rows]
     await request.app.state.audit.record(principal, "watches.list", target_ids=[w.id for w in items],
