@@ -22,10 +22,17 @@ class AnalysisShape:
 
     def __init__(self, result: dict[str, Any], policy: Policy) -> None:
         self.nodes, self.policy = result["nodes"], policy
+        # Laid out once per answer: a timeline page names its subject (and often one handset, one
+        # cell) in nearly every event, and laying a node out costs more than the rest of the event.
+        self._laid_out: dict[str, Node | None] = {}
 
     def node(self, node_id: str | None) -> Node | None:
-        raw = self.nodes.get(node_id) if node_id else None
-        return node_out(raw, self.policy) if raw else None
+        if not node_id:
+            return None
+        if node_id not in self._laid_out:
+            raw = self.nodes.get(node_id)
+            self._laid_out[node_id] = node_out(raw, self.policy) if raw else None
+        return self._laid_out[node_id]
 
     def withheld(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{**r, "contact": self.policy.contact(r["owner_agency"])} for r in rows]
