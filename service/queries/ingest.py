@@ -60,7 +60,9 @@ _MINOR_ON_CHANGE = ("n.minor = r.minor OR (coalesce(n.minor, false) AND coalesce
 
 @lru_cache
 def upsert_entities(type_name: str) -> str:
-    """Create or update owned entities of one type."""
+    """Create or update owned entities of one type. An entity created or changed is due for review
+    anew (`$due`, or `$minor_due` for a minor: `service.domain.lifecycle.retention.review_dates`), in
+    the same statement: no second walk over the batch's entities."""
     get_schema().node(type_name)  # whitelist check
     person = type_name == "Person"
     return f"""
@@ -75,6 +77,7 @@ WHERE created OR changed
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
   SET {_MINOR_ON_CHANGE if person else ""}n += r.p, n.version = coalesce(n.version, 0) + 1,
       n.source_system = $source, n.updated_at = $now, n.batch_id = $batch)
+SET n.review_due = CASE WHEN coalesce(n.minor, false) THEN $minor_due ELSE $due END
 {_STATUSES}"""
 
 

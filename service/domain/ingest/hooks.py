@@ -1,7 +1,8 @@
 """What the lifecycle features do inside an ingest transaction — one call from
 `service.domain.ingest.write.IngestWork`, so it commits (or not) with the batch and is never lost:
 
-1. review dates (`service.domain.lifecycle.retention`): entities created or changed are due for review anew;
+1. review dates (`service.domain.lifecycle.retention`): entities created or changed are due for review anew —
+   set by the entity upserts themselves (`service.queries.ingest.upsert_entities`), no statement here;
 2. late hits (`service.domain.lifecycle.late_hits`): links written to an identifier meet the remembered no-hit
    lookups of other agencies;
 3. person matching (`service.domain.lifecycle.matching`): persons created or changed, or newly linked to an
@@ -24,7 +25,7 @@ from graph_schema import get_schema
 from service.access.auth import Principal
 from service.access.policy import Policy
 from service.domain.ingest.models import Plan
-from service.domain.lifecycle import late_hits, matching, queue, retention, watches
+from service.domain.lifecycle import late_hits, matching, queue, watches
 from service.queries import hook_queue as queue_q
 
 
@@ -33,8 +34,6 @@ async def after_ingest(tx: AsyncManagedTransaction, plan: Plan, principal: Princ
     """`written` / `links_written`: {id: "created" | "updated"} of the entities and links the batch wrote;
     `now`: the batch's time. Returns the alerts created, by kind."""
     schema = get_schema()
-    entity_ids = sorted({row.id for row in plan.entities if not row.identifier and row.id in written})
-    await retention.set_review_dates(tx, entity_ids, policy.lifecycle)
 
     persons = {row.id for row in plan.entities if row.type == "Person" and row.id in written}
     ident_links = []

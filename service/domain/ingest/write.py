@@ -14,7 +14,8 @@ inside one write transaction:
    `Database.write` retries them. Write-locking the batch's identifiers up front, in order,
    removed the deadlocks but serialised every batch on a hub, and measured slower;
 3. `shared_identifier` alerts for both sides of each (own entity, identifier) pair the batch linked;
-4. the lifecycle hooks (`service.domain.ingest.hooks`: review dates, late hits, person matching).
+4. the lifecycle hooks (`service.domain.ingest.hooks`: late hits, person matching, watches); review
+   dates are set by the entity upserts themselves.
 
 Every time written in the transaction is one reading of the service clock. The metrics
 (`service.core.metrics`) count once the transaction has committed, so a retried or refused batch
@@ -37,6 +38,7 @@ from service.core.db import Database
 from service.core.errors import ApiError
 from service.domain.ingest import hooks
 from service.domain.ingest.models import EntityRow, LinkRow, Plan
+from service.domain.lifecycle import retention
 from service.queries import ingest as q
 
 Written = dict[str, str]  # {id: "created" | "updated"} for the rows a statement wrote (others unchanged)
@@ -169,8 +171,9 @@ class IngestWork:
         self.alerts: dict[str, int] = {}  # alerts this run created, by kind
 
     def _params(self) -> dict[str, Any]:
+        # `due` / `minor_due`: the review dates the entity upserts give what they create or change.
         return {"agency": self.principal.agency, "unit": self.principal.unit, "source": self.source,
-                "batch": self.batch_id, "now": clock.iso_now()}
+                "batch": self.batch_id, "now": clock.iso_now(), **retention.review_dates(self.policy.lifecycle)}
 
     async def _run(self, tx: AsyncManagedTransaction, query: str, rows: list[dict[str, Any]],
                    params: dict[str, Any]) -> Written:
