@@ -12,7 +12,11 @@ from __future__ import annotations
 # What the hooks would walk, measured before they run: matching's identifier block walks every
 # link of each identifier of the batch's persons (identifier degrees: `COUNT` reads a node's
 # relationship count, it does not walk them); late hits walk the links of each identifier the
-# batch linked that an unexpired memory of another agency remembers, once per memory.
+# batch linked that an unexpired memory of another agency remembers, once per memory and link
+# (`$idents`: each identifier with the number of links the batch wrote to it). The same statement
+# says what the hooks would find nothing to do for: `remembered`, the identifiers such a memory
+# names (late hits look only at those), and `watched`, whether any live watch of another agency
+# exists (the watch hooks run only then) — read after the batch's writes, as the hooks read.
 BUDGET = """
 CALL () {
   UNWIND $persons AS pid
@@ -20,13 +24,14 @@ CALL () {
   RETURN sum(COUNT { (i)--() }) AS match_walk
 }
 CALL () {
-  UNWIND $rows AS row
+  UNWIND $idents AS row
   MATCH (m:LookupMemory {identifier_id: row.identifier})
   WHERE m.expires_at > $now AND m.agency <> $agency
   MATCH (i:Node {id: row.identifier})
-  RETURN sum(COUNT { (i)--() }) AS late_walk
+  RETURN sum(row.links * COUNT { (i)--() }) AS late_walk, collect(DISTINCT i.id) AS remembered
 }
-RETURN match_walk, late_walk
+RETURN match_walk, late_walk, remembered,
+       EXISTS { MATCH (w:Watch) WHERE w.expires_at > $now AND w.agency <> $agency } AS watched
 """
 
 ENQUEUE = """

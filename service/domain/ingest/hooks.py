@@ -14,10 +14,14 @@ Late hits and matching have a budget per batch (policy section `lifecycle`, `hoo
 before they run (`service.queries.hook_queue.BUDGET`: the links of hub identifiers they would
 walk). Past it, the batch still commits, and the hook's work is written in its transaction to the
 durable queue (`service.domain.lifecycle.queue`) that finishes it: an ingest never fails because
-its data is popular.
+its data is popular. The same statement tells which hooks have nothing to do — no live watch of
+another agency, no memory on the identifiers linked — and those run no statement at all.
 """
 
 from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
 
 from neo4j import AsyncManagedTransaction
 
@@ -34,7 +38,6 @@ async def after_ingest(tx: AsyncManagedTransaction, plan: Plan, principal: Princ
     """`written` / `links_written`: {id: "created" | "updated"} of the entities and links the batch wrote;
     `now`: the batch's time. Returns the alerts created, by kind."""
     schema = get_schema()
-
     persons = {row.id for row in plan.entities if row.type == "Person" and row.id in written}
     ident_links = []
     for link in plan.links:
@@ -49,39 +52,58 @@ async def after_ingest(tx: AsyncManagedTransaction, plan: Plan, principal: Princ
             if own_type == "Person":
                 persons.add(own)
     person_ids = sorted(persons)
-    defer_matching, defer_late_hits = await over_budget(tx, person_ids, ident_links, principal, policy, now)
-    size = policy.lifecycle.hook_task_size
-    tasks = []
-    if defer_matching:
-        tasks += queue.tasks_for("matching", "persons", person_ids, size, now=now)
-    if defer_late_hits:
-        tasks += queue.tasks_for("late_hits", "rows", ident_links, size, agency=principal.agency,
-                                 unit=principal.unit, now=now)
-    await queue.enqueue(tx, tasks, now)
     changed_links = [(link.id, link.src, link.dst) for link in plan.links if link.id in links_written]
     created = sorted({(row.id, row.type, row.search) for row in plan.entities
                       if not row.identifier and written.get(row.id) == "created"})
-    watched = (await watches.raise_for_links(tx, changed_links, principal, policy, now)
-               + await watches.raise_for_entities(tx, created, principal, policy, now))
-    return {"late_hit": 0 if defer_late_hits else await late_hits.raise_late_hits(tx, ident_links, principal,
-                                                                                 policy, now),
-            "possible_match": 0 if defer_matching else await matching.detect(tx, person_ids, policy, now),
+    probe = await probe_hooks(tx, person_ids, ident_links, bool(changed_links or created), principal, policy, now)
+    size = policy.lifecycle.hook_task_size
+    tasks = []
+    if probe.defer_matching:
+        tasks += queue.tasks_for("matching", "persons", person_ids, size, now=now)
+    if probe.defer_late_hits:
+        tasks += queue.tasks_for("late_hits", "rows", ident_links, size, agency=principal.agency,
+                                 unit=principal.unit, now=now)
+    await queue.enqueue(tx, tasks, now)
+    watched = 0
+    if probe.watched:
+        watched = (await watches.raise_for_links(tx, changed_links, principal, policy, now)
+                   + await watches.raise_for_entities(tx, created, principal, policy, now))
+    late = 0
+    if not probe.defer_late_hits:
+        remembered = [row for row in ident_links if row["identifier"] in probe.remembered]
+        late = await late_hits.raise_late_hits(tx, remembered, principal, policy, now)
+    return {"late_hit": late,
+            "possible_match": 0 if probe.defer_matching else await matching.detect(tx, person_ids, policy, now),
             "watch_hit": watched}
 
 
-async def over_budget(tx: AsyncManagedTransaction, persons: list[str], ident_links: list[dict[str, str]],
-                      principal: Principal, policy: Policy, now: str) -> tuple[bool, bool]:
-    """(matching, late hits) past their budget for this batch: one statement reads what they would walk."""
+@dataclass(frozen=True)
+class HookProbe:
+    """What `BUDGET` read for the hooks of one batch: whether matching and late hits are past their
+    budget (deferred to the queue), the identifiers an unexpired memory of another agency remembers
+    (late hits find nothing elsewhere), whether any live watch of another agency exists."""
+    defer_matching: bool
+    defer_late_hits: bool
+    remembered: frozenset[str]
+    watched: bool
+
+
+async def probe_hooks(tx: AsyncManagedTransaction, persons: list[str], ident_links: list[dict[str, str]],
+                      watchable: bool, principal: Principal, policy: Policy, now: str) -> HookProbe:
+    """One statement for every hook: their budgets, and what they would find nothing to do for.
+    `watchable`: the batch wrote a link or created an entity (what watches look at)."""
     lifecycle = policy.lifecycle
-    if len(persons) > lifecycle.hook_max_match_persons:
-        persons_over = True
+    persons_over = len(persons) > lifecycle.hook_max_match_persons
+    if persons_over:
         persons = []  # deferred whatever their identifiers: no need to measure them
-    else:
-        persons_over = False
-    if not persons and not ident_links:
-        return persons_over, False
-    row = await (await tx.run(queue_q.BUDGET, persons=persons, rows=ident_links, now=now,
+    if not persons and not ident_links and not watchable:
+        return HookProbe(persons_over, False, frozenset(), False)
+    links_by_identifier = Counter(row["identifier"] for row in ident_links)
+    idents = [{"identifier": i, "links": n} for i, n in sorted(links_by_identifier.items())]
+    row = await (await tx.run(queue_q.BUDGET, persons=persons, idents=idents, now=now,
                               agency=principal.agency)).single()
-    match_walk, late_walk = (row["match_walk"] or 0, row["late_walk"] or 0) if row is not None else (0, 0)
-    return (persons_over or match_walk > lifecycle.hook_max_match_walk,
-            late_walk > lifecycle.hook_max_late_hit_walk)
+    if row is None:
+        return HookProbe(persons_over, False, frozenset(), False)
+    return HookProbe(persons_over or (row["match_walk"] or 0) > lifecycle.hook_max_match_walk,
+                     (row["late_walk"] or 0) > lifecycle.hook_max_late_hit_walk,
+                     frozenset(row["remembered"]), bool(row["watched"]))
