@@ -94,7 +94,7 @@ def render(results: list[dict[str, Any]]) -> str:
                     "| path | items | seconds (best of rounds) | items/s |", "| --- | --- | --- | --- |",
                     f"| API `POST /v1/ingest` | {ing['items']:,} | {ing['api_seconds']} | {ing['api_items_per_s']:,} |",
                     f"| raw `UNWIND … MERGE` | {ing['items']:,} | {ing['raw_seconds']} | {ing['raw_items_per_s']:,} |",
-                    "", f"API / raw throughput: **{ing['ratio']}×** (goal ≥ 0.7×); same final graph: "
+                    "", f"API / raw throughput: **{ing['ratio']}×** (goal ≥ 0.8×); same final graph: "
                     f"{ing['same_graph']}; rounds (s) API {ing['api_runs_s']}, raw {ing['raw_runs_s']}.", ""]
         exp = res.get("explore")
         if exp:
@@ -113,9 +113,11 @@ def render(results: list[dict[str, Any]]) -> str:
                            f"{round(row['api_p50'] - row['cypher_p50'], 2)} | {'≤ ' + str(goal) if goal else '—'} |")
             client = ("`bench.http.LeanClient` (one kept-alive connection)" if exp.get("client") == "lean"
                       else "httpx's AsyncClient (which itself costs ~2 ms per request here)")
-            out += ["", "Goal: API/raw p95 ≤ 1.3× for every read; `http_floor` is `GET /healthz` (no auth, "
-                    f"no Neo4j, no audit). API requests through {client}; `API − Cypher` is what a request "
-                    "costs beyond its Cypher (HTTP, FastAPI, auth, the durable audit record, JSON).", ""]
+            out += ["", "Goals: Cypher/raw p95 ≤ 1.3× for every read (the endpoint's Cypher beside the same "
+                    "without the visibility predicate) and API − Cypher p50 ≤ 2 ms (what a request costs beyond "
+                    "its Cypher: HTTP, FastAPI, auth, the durable audit record, JSON); `goal p95` is the read's "
+                    "own ceiling. The whole-request API/raw ratio is shown, no longer a goal. `http_floor` is "
+                    f"`GET /healthz` (no auth, no Neo4j, no audit). API requests through {client}.", ""]
         vis = res.get("visibility")
         if vis:
             out += [f"### Visibility predicate ({vis['nodes']:,} nodes, {vis['relationships']:,} relationships)", "",
