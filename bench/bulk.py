@@ -1,6 +1,6 @@
 """Bulk onboarding throughput: `ofast-graph bulk-load` of N generated items into an empty instance.
 
-    python -m bench.bulk --items 1000000 [--format jsonl|csv] [--seed 7] [--workers N]
+    python -m bench.bulk --items 1000000 [--format jsonl|csv] [--seed 7] [--workers N] [--save]
                          [--instance bench-bulk] [--port 7699] [--heap 2g] [--pagecache 2g]
 
 Writes the partner files first (outside the timer; streamed, one folder per agency): the items
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import json
 import os
 import random
@@ -161,10 +162,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=7699)
     parser.add_argument("--heap", default="2g", help="Neo4j heap, and the admin tool's")
     parser.add_argument("--pagecache", default="2g")
+    parser.add_argument("--save", action="store_true",
+                        help="keep the figures in docs/benchmarks/bulk-<N>.json (then `python -m bench --render`)")
     args = parser.parse_args(argv)
     result = run(args.items, args.format, args.seed, args.workers, args.instance, args.port, args.heap,
                  args.pagecache, args.concurrency)
+    result["machine"] = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count()}
     print(json.dumps(result, indent=2))
+    if args.save:
+        from bench.__main__ import RESULTS
+
+        (RESULTS / f"bulk-{args.items}.json").write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
