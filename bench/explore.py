@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import itertools
 import json
 import os
 import random
@@ -74,6 +75,7 @@ from service.queries import explore as qe
 from service.queries import search as qs
 
 VIEWER_AGENCY = "police"
+LOAD_CHUNK = 200  # demo batches prepared and written at a time by the raw loader
 VIEWER = {"agency": VIEWER_AGENCY, "central": False}
 LIMIT = 200
 DEPTH = 2
@@ -296,15 +298,20 @@ def load_demo(driver: neo4j.Driver, settings: Settings, nodes: int, seed: int, l
     wipe(driver, settings.neo4j_database)
     policy = policy_from_file(settings.policy_file)
     stats = DemoStats()
-    batches = [(b.agency, valid_only(b.agency, b.batch, policy)) for b in generate(nodes, seed, stats=stats)]
+    batches = ((b.agency, valid_only(b.agency, b.batch, policy)) for b in generate(nodes, seed, stats=stats))
     if load == "api":
         tokens = {a: make_token(api_settings, agency=a, roles=["ingest"], unit="bench", ttl=24 * 3600)
                   for a in ("police", "gendarmerie", "douane")}
         payloads = [(agency, json.dumps(body).encode()) for agency, body in batches]
         seconds, _ = asyncio.run(_api(base, tokens, payloads, 2))
-    else:
-        prepared = [raw_statements(agency, body, policy) for agency, body in batches]
-        seconds = asyncio.run(_raw(uri, (user, password), settings.neo4j_database, prepared, 2))
+        return seconds, stats
+    # In chunks: at ten million nodes the prepared statements of the whole scenario would not fit in memory.
+    seconds, loaded, started = 0.0, 0, time.perf_counter()
+    while chunk := [raw_statements(agency, body, policy) for agency, body in itertools.islice(batches, LOAD_CHUNK)]:
+        seconds += asyncio.run(_raw(uri, (user, password), settings.neo4j_database, chunk, 2))
+        loaded += len(chunk)
+        print(f"  {stats.nodes:,} of {nodes:,} nodes generated, {loaded:,} batches written "
+              f"({time.perf_counter() - started:.0f}s)", file=sys.stderr, flush=True)
     return seconds, stats
 
 
