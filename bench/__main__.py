@@ -212,6 +212,11 @@ def render_money() -> list[str]:
     return out
 
 
+def _load1(load: float | list[float]) -> float:
+    """The 1-minute load average of `os.getloadavg()` (a triple) or of a single figure."""
+    return load[0] if isinstance(load, list) else load
+
+
 def render_bulk() -> list[str]:
     """The runs kept by `python -m bench.bulk` (docs/benchmarks/bulk-<N>.json)."""
     runs = sorted((json.loads(p.read_text()) for p in RESULTS.glob("bulk-*.json")), key=lambda r: r["items"])
@@ -225,13 +230,14 @@ def render_bulk() -> list[str]:
            "≥ 100,000 items/s on 10M items.", "",
            "| items | date | format | items/s | seconds | " + " | ".join(phases) + " | nodes | relationships | "
            "alerts | store MiB | heap / page cache | load avg before → after |",
-           "| --- | " * (11 + len(phases)) + "|"]
+           "|" + " --- |" * (11 + len(phases))]
     for r in runs:
         alerts = ", ".join(f"{k} {v:,}" for k, v in sorted(r["alerts"].items()))
         out.append(f"| {r['items']:,} | {r['machine']['date']} | {r['format']} | {r['items_per_s']:,} | "
                    f"{r['elapsed_s']} | " + " | ".join(str(r["seconds"].get(p, "—")) for p in phases) +
                    f" | {r['nodes']:,} | {r['relationships']:,} | {alerts} | {r['store_mib']:,} | "
-                   f"{r['heap']} / {r['pagecache']} | {r['load_avg_before']:.1f} → {r['load_avg_after']:.1f} |")
+                   f"{r['heap']} / {r['pagecache']} | {_load1(r['load_avg_before']):.1f} → "
+                   f"{_load1(r['load_avg_after']):.1f} |")
     return [*out, ""]
 
 
