@@ -11,6 +11,7 @@ the public fields are returned.
 from __future__ import annotations
 
 from service.access.visibility import node_full
+from service.queries import FIRST_PLAN
 
 STORED = (".id, .kind, .created_at, .entity_id, .identifier_id, .counterpart_agency, .counterpart_contact, "
            ".acknowledged, .purpose, .reasons, .match_id, .watch_id")
@@ -109,7 +110,7 @@ RETURN a.id AS id
 # Alerts raised by the lifecycle features (`late_hit`, `possible_match`): one statement for every
 # kind, `pair_key` unique (migration 5), so a re-push, a retry or a concurrent batch never alerts
 # twice. `reasons` is JSON text (a list of maps is not a Neo4j property).
-RAISE = """
+RAISE = FIRST_PLAN + """
 UNWIND $alerts AS a
 MERGE (x:Alert {pair_key: a.pair_key})
 ON CREATE SET x.id = randomUUID(), x.kind = a.kind, x.agency = a.agency, x.created_at = $now,

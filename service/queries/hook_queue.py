@@ -9,6 +9,8 @@ Timestamps are ISO 8601 UTC strings of the service clock: they compare as string
 
 from __future__ import annotations
 
+from service.queries import FIRST_PLAN
+
 # What the hooks would walk, measured before they run: matching's identifier block walks every
 # link of each identifier of the batch's persons (identifier degrees: `COUNT` reads a node's
 # relationship count, it does not walk them); late hits walk the links of each identifier the
@@ -17,7 +19,7 @@ from __future__ import annotations
 # says what the hooks would find nothing to do for: `remembered`, the identifiers such a memory
 # names (late hits look only at those), and `watched`, whether any live watch of another agency
 # exists (the watch hooks run only then) — read after the batch's writes, as the hooks read.
-BUDGET = """
+BUDGET = FIRST_PLAN + """
 CALL () {
   UNWIND $persons AS pid
   MATCH (p:Node {id: pid})--(i:Identifier)
@@ -34,7 +36,7 @@ RETURN match_walk, late_walk, remembered,
        EXISTS { MATCH (w:Watch) WHERE w.expires_at > $now AND w.agency <> $agency } AS watched
 """
 
-ENQUEUE = """
+ENQUEUE = FIRST_PLAN + """
 UNWIND $tasks AS t
 CREATE (:HookTask {id: t.id, kind: t.kind, payload: t.payload, created_at: $now, attempts: 0})
 """

@@ -11,10 +11,11 @@ from functools import lru_cache
 
 from graph_schema import get_schema
 from service.access.visibility import event_holders, node_hit, rel_known, viewer_of
+from service.queries import FIRST_PLAN
 
 # The nodes a batch names without writing them: ids given by the caller (another agency's
 # entity is refused) and owned link ends not in the batch (they must be the caller's, stored).
-PROBE_NODES = """
+PROBE_NODES = FIRST_PLAN + """
 UNWIND $ids AS id
 MATCH (n:Node {id: id})
 RETURN n.id AS id, n:Identifier AS identifier, n.owner_agency AS owner
@@ -24,13 +25,13 @@ RETURN n.id AS id, n:Identifier AS identifier, n.owner_agency AS owner
 # batch's items of such types: their write locks first (the SET changes nothing), then the read
 # in a second statement, so a concurrent batch moving the same item waits and is judged against
 # what the first committed, never against what it read before.
-LOCK_PROGRESSING = """
+LOCK_PROGRESSING = FIRST_PLAN + """
 UNWIND $ids AS id
 MATCH (n:Node {id: id})
 SET n.type = n.type
 """
 
-READ_PROGRESSING = """
+READ_PROGRESSING = FIRST_PLAN + """
 UNWIND $ids AS id
 MATCH (n:Node {id: id})
 RETURN n.id AS id, [k IN $props | n[k]] AS stored
@@ -65,7 +66,7 @@ def upsert_entities(type_name: str) -> str:
     the same statement: no second walk over the batch's entities."""
     get_schema().node(type_name)  # whitelist check
     person = type_name == "Person"
-    return f"""
+    return f"""{FIRST_PLAN}
 UNWIND $rows AS r
 MERGE (n:Node {{id: r.id}})
 ON CREATE SET n:Entity:{type_name}, n += r.p, n.type = '{type_name}', n.ref = r.ref, n.owner_agency = $agency,
@@ -86,7 +87,7 @@ def upsert_identifiers(type_name: str) -> str:
     """Merge identifiers of one type on their id; given properties are added, never removed
     (an identifier is shared: one agency's push does not erase what another said of it)."""
     get_schema().node(type_name)  # whitelist check
-    return f"""
+    return f"""{FIRST_PLAN}
 UNWIND $rows AS r
 MERGE (n:Node {{id: r.id}})
 ON CREATE SET n:Identifier:{type_name}, n += r.p, n.type = '{type_name}', n.value = r.value,
@@ -102,7 +103,7 @@ FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END | SET n += r.p, n.updated_a
 def upsert_links(rel_type: str) -> str:
     """Create or update links of one type between ends matched by their indexed id."""
     get_schema().relationship(rel_type)  # whitelist check
-    return owned_upsert(f"""
+    return owned_upsert(f"""{FIRST_PLAN}
 UNWIND $rows AS r
 MATCH (a:Node {{id: r.src}})
 MATCH (b:Node {{id: r.dst}})
@@ -165,7 +166,7 @@ WITH i, g, other, min(their_id) AS their_entity, count(CASE WHEN known THEN 1 EN
 # ours: one row per (identifier, other agency), so a hub's links are walked once per batch, not once
 # per entity of the batch linked to it. `entity` / `their_entity`: the smallest id of each side
 # (the identifier's own when the other side holds only events).
-FIND_SHARED_IDENTIFIERS = f"""
+FIND_SHARED_IDENTIFIERS = FIRST_PLAN + f"""
 UNWIND $groups AS g
 MATCH (i:Node {{id: g.identifier}})
 WHERE COUNT {{ (i)--() }} > 1 OR i.event_agencies IS NOT NULL
@@ -184,7 +185,7 @@ RETURN i.id AS identifier, entity, coalesce(their_entity, i.id) AS their_entity,
 """
 
 # `pair_key` is unique (migration 5): a re-push, a retry or a concurrent batch never alerts twice.
-MERGE_ALERTS = """
+MERGE_ALERTS = FIRST_PLAN + """
 UNWIND $alerts AS a
 MERGE (x:Alert {pair_key: a.pair_key})
 ON CREATE SET x.id = randomUUID(), x.kind = 'shared_identifier', x.agency = a.agency, x.created_at = $now,

@@ -15,6 +15,7 @@ first and the re-asked lookup sees it (and answers a hit).
 from __future__ import annotations
 
 from service.access.visibility import node_hit, rel_known, viewer_of
+from service.queries import FIRST_PLAN
 
 # Locks the identifier (see the module docstring); `probe` is true when this statement created
 # the node only to hold the index lock (PROBE_DELETE removes it before commit).
@@ -42,7 +43,7 @@ SET m.purpose = $purpose, m.last_lookup_at = $now, m.expires_at = $expires_at
 # A memory of another agency, not expired, is met when its agency may learn of the link and of its
 # other end the way a lookup would (`rel_known`, `node_hit`): the late hit is a deferred lookup
 # answer, and a confidential link or entity of the holder stays as invisible as it would to a lookup.
-FIND = f"""
+FIND = FIRST_PLAN + f"""
 UNWIND $rows AS row
 MATCH (m:LookupMemory {{identifier_id: row.identifier}})
 WHERE m.expires_at > $now AND m.agency <> $agency

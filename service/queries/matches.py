@@ -11,6 +11,7 @@ them. A `same` verdict adds a `SAME_AS` relationship between the persons; nothin
 from __future__ import annotations
 
 from service.access.visibility import agency_record, node_known, node_view, rel_known, sharing_between, viewer_of
+from service.queries import FIRST_PLAN
 
 # Candidates of the batch's persons, by two blocks only (index seeks and local hops, never a
 # scan): persons of other agencies born the same day, and persons of other agencies linked to an
@@ -21,7 +22,7 @@ from service.access.visibility import agency_record, node_known, node_view, rel_
 # when each side may know the other side's link (a confidential link is nobody else's business).
 # Minors are never proposed (data on minors reaches other agencies as hit / no-hit only).
 # `a_knows` / `b_knows`: whether each owner may know the other person exists (alerted only then).
-CANDIDATES = f"""
+CANDIDATES = FIRST_PLAN + f"""
 UNWIND $persons AS pid
 MATCH (p:Node {{id: pid}})
 WHERE p:Person AND coalesce(p.minor, false) = false
@@ -50,7 +51,7 @@ RETURN p {{.id, .owner_agency, .first_name, .last_name, .aliases, .birth_date}} 
 """
 
 # A pair judged `different` stays suppressed: it is returned only while not `different`.
-MERGE_CANDIDATES = """
+MERGE_CANDIDATES = FIRST_PLAN + """
 UNWIND $matches AS m
 MERGE (c:MatchCandidate {pair_key: m.pair_key})
 ON CREATE SET c.id = m.id, c.person_a = m.person_a, c.person_b = m.person_b, c.agency_a = m.agency_a,

@@ -16,6 +16,7 @@ it may know (for an identifier, as a lookup would: `node_hit`); a new entity it 
 from __future__ import annotations
 
 from service.access.visibility import event_known, node_full, node_hit, node_known, rel_known, viewer_of
+from service.queries import FIRST_PLAN
 
 WATCH = ("w {.id, .kind, .target_id, .entity_type, .identifier_type, .value, .q, .purpose, .unit, .created_by, "
          ".created_at, .expires_at, expired: w.expires_at <= $now}")
@@ -55,7 +56,7 @@ _LIVE = "w.expires_at > $now AND w.agency <> $agency"
 _HIT = "w.id AS watch, w.agency AS agency, w.kind AS kind"
 
 # `$rows`: `{link, end, other}` twice per link the batch wrote, once from each end.
-LINK_HITS = f"""
+LINK_HITS = FIRST_PLAN + f"""
 UNWIND $rows AS row
 MATCH (w:Watch {{target_id: row.end}})
 WHERE {_LIVE}
@@ -83,7 +84,7 @@ RETURN DISTINCT {_HIT}, t.id AS entity, e.id AS item, e.owner_agency AS owner
 """
 
 # `$rows`: `{id, type, words}` for each entity the batch created, `words` its search text's terms.
-SEARCH_HITS = f"""
+SEARCH_HITS = FIRST_PLAN + f"""
 UNWIND $rows AS row
 UNWIND row.words AS word
 MATCH (w:Watch {{anchor: word}})
