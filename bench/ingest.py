@@ -10,9 +10,11 @@ accounts and vehicles shared between cells and agencies, the links between them)
 2. wipes again and writes the same data with the raw driver — one plain
    `UNWIND $rows AS r MERGE ... SET x += r.props` per node label and relationship type per
    batch, with ids, normalised values and the same stored properties prepared beforehand
-   (outside the timer), the same concurrency — so both runs end with the same graph.
+   (outside the timer), rows in the API's lock order (nodes by id, links by their pair of ends),
+   the same concurrency — so both runs end with the same graph, properties included (review
+   dates, a Person's minor flag).
 
-It prints items/s for both and the ratio (goal: API >= 0.7x raw). It uses the Neo4j the
+It prints items/s for both and the ratio (goal: API >= 0.8x raw), each the median of the rounds. It uses the Neo4j the
 settings name (OFAST_GRAPH_NEO4J_URI / OFAST_GRAPH_NEO4J_PASSWORD, else the local dev server)
 and WIPES ITS DATA (schema and migrations are kept). Not a test: figures, not assertions.
 """
@@ -27,6 +29,7 @@ import logging
 import os
 import random
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -44,6 +47,7 @@ from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file
 from service.core.settings import Settings, get_settings
 from service.domain.ingest.models import build_plan
+from service.domain.lifecycle.retention import review_dates
 from service.neo4j_local.connection import connection_params
 
 AGENCIES = ("police", "gendarmerie", "douane")
@@ -177,6 +181,7 @@ def raw_statements(agency: str, body: dict[str, Any], policy: Policy) -> list[tu
     if plan.errors:
         raise ValueError(f"generated batch is invalid: {plan.errors[:3]}")
     now = dt.datetime.now(dt.UTC).isoformat()
+    due = review_dates(policy.lifecycle)  # what the API's entity upserts set
     batch_id = str(uuid.uuid4())
     schema = get_schema()
     nodes: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -188,7 +193,9 @@ def raw_statements(agency: str, body: dict[str, Any], policy: Policy) -> list[tu
             props = {"type": row.type, "ref": row.ref, "owner_agency": agency, "owner_unit": "bench",
                      "sharing": row.sharing, "source_system": "bench", "created_at": now, "updated_at": now,
                      "version": 1, "batch_id": batch_id, "content_hash": row.hash, "search_text": row.search,
-                     **row.props}
+                     "review_due": due["minor_due" if row.minor else "due"], **row.props}
+            if row.minor is not None:
+                props["minor"] = row.minor
         nodes[row.type].append({"id": row.id, "props": props})
     rels: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for link in plan.links:
@@ -197,11 +204,15 @@ def raw_statements(agency: str, body: dict[str, Any], policy: Policy) -> list[tu
                  "content_hash": link.hash, **link.props}
         rels[link.type].append({"src": link.src, "dst": link.dst, "id": link.id, "props": props})
     statements = []
-    for type_name, rows in nodes.items():
+    # Ordered keys, as the API writes them: types in one order, nodes by id, links by their pair of
+    # ends, so concurrent batches take their locks in one order (fewer deadlocks to resend).
+    for type_name, rows in sorted(nodes.items()):
+        rows.sort(key=lambda r: r["id"])
         kind = "Identifier" if schema.node(type_name).is_identifier else "Entity"
         statements.append((f"UNWIND $rows AS r MERGE (n:Node {{id: r.id}}) "
                            f"SET n:{kind}:{type_name}, n += r.props", rows))
-    for rel_type, rows in rels.items():
+    for rel_type, rows in sorted(rels.items()):
+        rows.sort(key=lambda r: (min(r["src"], r["dst"]), max(r["src"], r["dst"]), r["id"]))
         statements.append((f"UNWIND $rows AS r MATCH (a:Node {{id: r.src}}) MATCH (b:Node {{id: r.dst}}) "
                            f"MERGE (a)-[l:{rel_type} {{id: r.id}}]->(b) SET l += r.props", rows))
     return statements
@@ -289,8 +300,8 @@ def graph_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
 def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, rounds: int = 1,
         workers: int = 1, settings: Settings | None = None, log: bool = True) -> dict[str, Any]:
     """Run both sides on the same generated data, `rounds` times alternately (API, raw, API,
-    raw…: on a shared machine the best of several rounds is the least noisy figure); return the
-    figures as a dict (best-of rates, the ratio of those, and every round's seconds)."""
+    raw…, so both meet the same neighbours on a shared machine); return the figures as a dict
+    (the median round's rates, the ratio of those, and every round's seconds)."""
     settings = settings or get_settings()
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if log else (lambda msg: None)
     uri, user, password = connection_params(settings)
@@ -350,7 +361,7 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
         stop(proc)
         driver.close()
 
-    api_seconds, raw_seconds = min(api_runs), min(raw_runs)
+    api_seconds, raw_seconds = statistics.median(api_runs), statistics.median(raw_runs)
     api_rate, raw_rate = total / api_seconds, total / raw_seconds
     return {
         "items": total, "batches": len(batches), "batch_size": batch, "concurrency": concurrency, "workers": workers,
@@ -369,13 +380,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--rounds", type=int, default=1, help="alternate API and raw runs; report the best of each")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate API and raw runs; report the median of each")
     parser.add_argument("--workers", type=int, default=1, help="API worker processes (uvicorn --workers)")
     args = parser.parse_args(argv)
     result = run(args.items, args.batch, args.concurrency, args.seed, args.rounds, args.workers)
     print(f"API  {result['api_items_per_s']:>8} items/s  ({result['api_seconds']} s)")
     print(f"raw  {result['raw_items_per_s']:>8} items/s  ({result['raw_seconds']} s)")
-    print(f"ratio API/raw: {result['ratio']:.2f}  (goal >= 0.70)")
+    print(f"ratio API/raw: {result['ratio']:.2f}  (goal >= 0.80)")
     print(json.dumps(result))
 
 
