@@ -12,6 +12,7 @@ from functools import lru_cache
 from graph_schema import get_schema
 from service.access.visibility import event_holders, node_hit, rel_known, viewer_of
 from service.queries import FIRST_PLAN
+from service.queries.review import review_due
 
 # The nodes a batch names without writing them: ids given by the caller (another agency's
 # entity is refused) and owned link ends not in the batch (they must be the caller's, stored).
@@ -78,7 +79,7 @@ WHERE created OR changed
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
   SET {_MINOR_ON_CHANGE if person else ""}n += r.p, n.version = coalesce(n.version, 0) + 1,
       n.source_system = $source, n.updated_at = $now, n.batch_id = $batch)
-SET n.review_due = CASE WHEN coalesce(n.minor, false) THEN $minor_due ELSE $due END
+SET n.review_due = {review_due('n')}
 {_STATUSES}"""
 
 

@@ -8,12 +8,18 @@ an agency's queue, `review_due` for retention (migration 10).
 
 from __future__ import annotations
 
+
+def review_due(var: str) -> str:
+    """The review date entity `var` gets when created, changed or confirmed today: `$minor_due` for a
+    minor (a shorter period), `$due` otherwise (`service.domain.lifecycle.retention.review_dates`)."""
+    return f"CASE WHEN coalesce({var}.minor, false) THEN $minor_due ELSE $due END"
+
 # Ingest: the entities the batch created or changed get a new review date (shorter for minors).
-SET_REVIEW_DUE = """
+SET_REVIEW_DUE = f"""
 UNWIND $ids AS id
-MATCH (n:Node {id: id})
+MATCH (n:Node {{id: id}})
 WHERE n:Entity
-SET n.review_due = CASE WHEN coalesce(n.minor, false) THEN $minor_due ELSE $due END
+SET n.review_due = {review_due('n')}
 """
 
 # Retention run: entities stored before review dates existed get one — their last update plus the
@@ -43,13 +49,13 @@ SKIP $offset LIMIT $limit
 
 # What the caller may learn about an item it wants to confirm or delete: nothing beyond "known".
 
-CONFIRM = """
-MATCH (n:Node:Entity {id: $id})
+CONFIRM = f"""
+MATCH (n:Node:Entity {{id: $id}})
 WHERE n.owner_agency = $agency
-SET n.review_due = CASE WHEN coalesce(n.minor, false) THEN $minor_due ELSE $due END,
+SET n.review_due = {review_due('n')},
     n.review_confirmed_at = $now, n.review_confirmed_by = $sub
-RETURN n {.id, .type, .ref, .owner_unit, .sharing, .review_due, .review_confirmed_at, .updated_at,
-          minor: coalesce(n.minor, false)} AS item
+RETURN n {{.id, .type, .ref, .owner_unit, .sharing, .review_due, .review_confirmed_at, .updated_at,
+          minor: coalesce(n.minor, false)}} AS item
 """
 
 # Retention: every expired entity (review date before the cutoff = today - grace), oldest first.
