@@ -6,7 +6,8 @@
 # planning each on a 2-core machine, more than running one on a 2,000-item batch. Each is anchored
 # on unique or indexed lookups (`Node {id}`, `LookupMemory {identifier_id}`, `Watch {target_id}`,
 # `Person (birth_date, owner_agency)`): `EXPLAIN` gives the same plan on an empty graph as on a
-# loaded one (a link upsert planned on an empty graph seeks the link in its type's `id` index
-# rather than expanding between its ends: an index seek either way), so the first plan is as good
-# as a fresh one. A restart plans them anew.
+# loaded one, so the first plan is as good as a fresh one. A restart plans them anew.
+# Not the link upserts (`service.queries.ingest.upsert_links`): planned on an empty graph, their
+# MERGE seeks the link in its type's `id` index instead of expanding between its two ends, and
+# that plan, kept, made a volume ingest about ten times slower than a replanned one.
 FIRST_PLAN = "CYPHER replan=skip"

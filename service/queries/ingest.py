@@ -102,9 +102,10 @@ FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END | SET n += r.p, n.updated_a
 
 @lru_cache
 def upsert_links(rel_type: str) -> str:
-    """Create or update links of one type between ends matched by their indexed id."""
+    """Create or update links of one type between ends matched by their indexed id. Replanned as
+    the graph grows, unlike the other ingest statements (`service.queries.FIRST_PLAN` says why)."""
     get_schema().relationship(rel_type)  # whitelist check
-    return owned_upsert(f"""{FIRST_PLAN}
+    return owned_upsert(f"""
 UNWIND $rows AS r
 MATCH (a:Node {{id: r.src}})
 MATCH (b:Node {{id: r.dst}})
