@@ -96,9 +96,14 @@ def render(results: list[dict[str, Any]]) -> str:
                     f"| raw `UNWIND … MERGE` | {ing['items']:,} | {ing['raw_seconds']} | {ing['raw_items_per_s']:,} |",
                     "", f"API / raw throughput: **{ing['ratio']}×** (goal ≥ 0.8×); same final graph: "
                     f"{ing['same_graph']}; rounds (s) API {ing['api_runs_s']}, raw {ing['raw_runs_s']}.", ""]
+            out += render_statements(ing.get("statements"))
         exp = res.get("explore")
         if exp:
+            store = exp.get("store")
             out += ["### Reads (viewer: " + exp["viewer"] + f"; graph {exp['graph']})", "", *_when(exp, m),
+                    *([f"Store {store['store_gib']} GiB on disk (transaction logs {store['tx_logs_gib']} GiB more); "
+                       f"heap {store['heap']}, page cache {store['pagecache']}; loaded by {store['loaded_by']} "
+                       f"in {store['load_wall_s']:,} s.", ""] if store else []),
                     "| operation | n | API p50 | API p95 | Cypher p50 | Cypher p95 | raw p50 | raw p95 | "
                     "API/raw p95 | Cypher/raw p95 | API − Cypher p50 | goal p95 |",
                     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -141,6 +146,22 @@ def render(results: list[dict[str, Any]]) -> str:
 
 EVENT_READS = {"timeline": "timeline, one page", "contacts": "contacts of a phone, a month",
                "common_contacts": "common contacts of 3 phones", "co_location": "co-location of a phone, a week"}
+
+
+def render_statements(profile: dict[str, Any] | None) -> list[str]:
+    """Where each side's ingest time went (`bench.ingest --statements`): its costliest statements."""
+    if not profile:
+        return []
+    out = [f"Where the time goes: each side's costliest statements, seconds per round summed over the "
+           f"{profile['concurrency']} batches in flight, from `run` until the result is read (lock waits "
+           "included); the rest of a side's time is outside Neo4j's statements (commits, HTTP, validation, "
+           "planning in Python).", "",
+           "| side | statement | runs | seconds |", "| --- | --- | --- | --- |"]
+    for side in ("api", "raw"):
+        for row in profile[side]:
+            text = row["statement"].replace("|", "\\|")
+            out.append(f"| {side} | `{text}` | {row['runs']} | {row['seconds']} |")
+    return [*out, ""]
 
 
 def render_events() -> list[str]:
@@ -311,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=100_000, help="items to ingest / nodes in the read graph")
     parser.add_argument("--samples", type=int, default=200, help="timed calls per read operation")
     parser.add_argument("--rounds", type=int, default=1, help="ingest rounds (their median)")
+    parser.add_argument("--statements", action="store_true",
+                        help="also time each ingest side's statements (where the time goes)")
     parser.add_argument("--only", default="ingest,explore,visibility", help="comma-separated subset (or load)")
     parser.add_argument("--reuse", action="store_true",
                         help="explore: keep a loaded graph of about that size instead of wiping and reloading")
@@ -336,7 +359,7 @@ def main(argv: list[str] | None = None) -> None:
     if "ingest" in only:
         from bench import ingest
 
-        result["ingest"] = ingest.run(items=args.size, rounds=args.rounds)
+        result["ingest"] = ingest.run(items=args.size, rounds=args.rounds, statements=args.statements)
     if "visibility" in only:
         from bench import visibility
 

@@ -32,15 +32,18 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import neo4j
 
+from bench import statements as timed
 from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
 from graph_schema import get_schema
 from service.access.auth import make_token
@@ -298,10 +301,12 @@ def graph_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
 
 
 def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, rounds: int = 1,
-        workers: int = 1, settings: Settings | None = None, log: bool = True) -> dict[str, Any]:
+        workers: int = 1, settings: Settings | None = None, log: bool = True,
+        statements: bool = False) -> dict[str, Any]:
     """Run both sides on the same generated data, `rounds` times alternately (API, raw, API,
     raw…, so both meet the same neighbours on a shared machine); return the figures as a dict
-    (the median round's rates, the ratio of those, and every round's seconds)."""
+    (the median round's rates, the ratio of those, and every round's seconds). `statements`: also
+    where each side's time went, its costliest statements per round (`bench.statements`)."""
     settings = settings or get_settings()
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if log else (lambda msg: None)
     uri, user, password = connection_params(settings)
@@ -327,7 +332,13 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
     migrate_schema(uri, (user, password), settings.neo4j_database)
     port = free_port()
     env = {**os.environ, **api_env(uri, user, password, secret, max_batch_items=str(max(batch, 10_000)))}
-    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers)], env=env)
+    profile_dir = Path(tempfile.mkdtemp(prefix="bench-statements-")) if statements else None
+    raw_stats: dict[str, list[float]] = {}
+    if profile_dir:
+        env[timed.ENV] = str(profile_dir / "api.json")
+        raw_stats = timed.install(profile_dir / "raw.json")
+    cli = timed.PROFILED_CLI if profile_dir else CLI
+    proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", str(workers)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, proc)
@@ -341,6 +352,8 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
         wipe(driver, settings.neo4j_database)
         asyncio.run(_raw(uri, (user, password), settings.neo4j_database,
                          [raw_statements(a, b, policy) for a, b in warm], concurrency))
+        api_before = timed.read(profile_dir / "api.json") if profile_dir else {}
+        raw_before = {k: list(v) for k, v in raw_stats.items()}
         for round_ in range(1, rounds + 1):
             # 1. Through the API.
             wipe(driver, settings.neo4j_database)
@@ -357,6 +370,11 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
             raw_runs.append(seconds)
             raw_graph = graph_counts(driver, settings.neo4j_database)
             say(f"  raw: {seconds:.1f}s, {total / seconds:.0f} items/s, {raw_graph}")
+        if profile_dir:
+            time.sleep(1.0)  # the server's last totals reach its file
+            profile = {"api": timed.top(timed.since(api_before, timed.read(profile_dir / "api.json")), rounds),
+                       "raw": timed.top(timed.since(raw_before, raw_stats), rounds),
+                       "concurrency": concurrency}
     finally:
         stop(proc)
         driver.close()
@@ -370,6 +388,7 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
         "ratio": round(api_rate / raw_rate, 3), "api_retried_batches": retries,
         "api_runs_s": [round(x, 2) for x in api_runs], "raw_runs_s": [round(x, 2) for x in raw_runs],
         "api_graph": api_graph, "raw_graph": raw_graph, "same_graph": api_graph == raw_graph,
+        **({"statements": profile} if profile_dir else {}),
     }
 
 
@@ -382,8 +401,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=1, help="alternate API and raw runs; report the median of each")
     parser.add_argument("--workers", type=int, default=1, help="API worker processes (uvicorn --workers)")
+    parser.add_argument("--statements", action="store_true", help="also time each side's statements")
     args = parser.parse_args(argv)
-    result = run(args.items, args.batch, args.concurrency, args.seed, args.rounds, args.workers)
+    result = run(args.items, args.batch, args.concurrency, args.seed, args.rounds, args.workers,
+                 statements=args.statements)
     print(f"API  {result['api_items_per_s']:>8} items/s  ({result['api_seconds']} s)")
     print(f"raw  {result['raw_items_per_s']:>8} items/s  ({result['raw_seconds']} s)")
     print(f"ratio API/raw: {result['ratio']:.2f}  (goal >= 0.80)")
