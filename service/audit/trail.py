@@ -197,7 +197,7 @@ class AuditLog:
                 await append(self.db, [p.record for p in batch])
             except Exception as exc:
                 log.warning("audit_move_failed", error=type(exc).__name__, retry_in_s=backoff,
-                            queued=len(self._to_move))
+                            queued=len(self._to_move), exc_info=exc)
                 for _, fut in self._waiters:
                     if not fut.done():
                         fut.set_exception(exc)
