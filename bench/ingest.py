@@ -336,7 +336,7 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
     raw_stats: dict[str, list[float]] = {}
     if profile_dir:
         env[timed.ENV] = str(profile_dir / "api.json")
-        raw_stats = timed.install(profile_dir / "raw.json")
+        raw_stats = timed.install()  # read here, in this process
     cli = timed.PROFILED_CLI if profile_dir else CLI
     proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", str(workers)], env=env)
     base = f"http://127.0.0.1:{port}"
@@ -371,7 +371,6 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
             raw_graph = graph_counts(driver, settings.neo4j_database)
             say(f"  raw: {seconds:.1f}s, {total / seconds:.0f} items/s, {raw_graph}")
         if profile_dir:
-            time.sleep(1.0)  # the server's last totals reach its file
             profile = {"api": timed.top(timed.since(api_before, timed.read(profile_dir / "api.json")), rounds),
                        "raw": timed.top(timed.since(raw_before, raw_stats), rounds),
                        "concurrency": concurrency}

@@ -2,10 +2,11 @@
 runs, timed from its `run` until its result is fully read (lock waits included), summed by the
 statement's opening words.
 
-`install(path)` patches the async driver's transactions in this process and keeps the totals in
-`path` (JSON, rewritten as they grow); `PROFILED_CLI` is the `ofast-graph` command with the same
-patch, its file named by `OFAST_GRAPH_BENCH_STATEMENTS`. Reading a result whole at once is what
-every caller here does anyway; the patch changes no answer. A benchmark, never the service, uses it.
+`install(path)` patches the async driver's transactions in this process and returns the totals,
+also kept in `path` when given (JSON, rewritten after each statement); `PROFILED_CLI` is the
+`ofast-graph` command with the same patch, its file named by `OFAST_GRAPH_BENCH_STATEMENTS`.
+Reading a result whole at once is what every caller here does anyway; the patch changes no answer.
+A benchmark, never the service, uses it.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ def key(query: str) -> str:
     return " ".join(words)[:_KEY_CHARS]
 
 
-def install(path: Path) -> dict[str, list[float]]:
+def install(path: Path | None = None) -> dict[str, list[float]]:
     """Time every statement this process runs from now on; the totals `{key: [runs, seconds]}`,
-    also written to `path` after each (a write of a few kB beside a statement of milliseconds)."""
+    also written to `path` after each when given (for another process to read: a write of a few kB
+    beside a statement of milliseconds)."""
     stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     original = _transaction.AsyncTransactionBase.run
 
@@ -49,7 +51,8 @@ def install(path: Path) -> dict[str, list[float]]:
         entry = stats[key(query)]
         entry[0] += 1
         entry[1] += time.perf_counter() - started
-        dump(stats, path)
+        if path is not None:
+            dump(stats, path)
         return result
 
     _transaction.AsyncTransactionBase.run = run  # type: ignore[method-assign]
