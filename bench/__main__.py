@@ -99,11 +99,10 @@ def render(results: list[dict[str, Any]]) -> str:
             out += render_statements(ing.get("statements"))
         exp = res.get("explore")
         if exp:
-            store = exp.get("store")
+            size, memory = exp.get("store_bytes"), exp.get("memory") or {}
             out += ["### Reads (viewer: " + exp["viewer"] + f"; graph {exp['graph']})", "", *_when(exp, m),
-                    *([f"Store {store['store_gib']} GiB on disk (transaction logs {store['tx_logs_gib']} GiB more); "
-                       f"heap {store['heap']}, page cache {store['pagecache']}; loaded by {store['loaded_by']} "
-                       f"in {store['load_wall_s']:,} s.", ""] if store else []),
+                    *([f"Store {size / 1e9:.2f} GB on disk (data directory, transaction logs included); "
+                       f"page cache {memory.get('pagecache')}, heap {memory.get('heap')}.", ""] if size else []),
                     "| operation | n | API p50 | API p95 | Cypher p50 | Cypher p95 | raw p50 | raw p95 | "
                     "API/raw p95 | Cypher/raw p95 | API − Cypher p50 | goal p95 |",
                     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]

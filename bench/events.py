@@ -53,7 +53,7 @@ import neo4j
 from bench import baselines, events_data
 from bench.explore import cpu_pressure, pct
 from bench.http import LeanClient
-from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
+from bench.process import CLI, api_env, free_port, memory_settings, migrate_schema, stop, store_bytes, wait_ready, wipe
 from graph_schema import get_schema
 from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file
@@ -455,24 +455,6 @@ async def _time_reads(settings: Settings, cases: dict[str, list[tuple[str, Call,
             await client.close()
             await driver.close()
     return rows
-
-
-def store_bytes(settings: Settings) -> int | None:
-    """Bytes on disk of the local instance's data directory (None for a server of elsewhere)."""
-    from service.neo4j_local.manager import from_settings
-
-    uri = connection_params(settings)[0]
-    port = int(uri.rsplit(":", 1)[1]) if uri.rsplit(":", 1)[1].isdigit() else None
-    for name in (f"bench-{port}", f"test-{port}", "dev"):
-        home = from_settings(name, port).home / "data"
-        if home.exists():
-            return sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
-    return None
-
-
-def memory_settings() -> dict[str, str]:
-    s = get_settings()
-    return {"heap": s.local_heap, "pagecache": s.local_pagecache}
 
 
 def save(kind: str, events: int, result: dict[str, Any]) -> None:

@@ -58,7 +58,17 @@ from bench.baselines import (
 )
 from bench.http import LeanClient, Response
 from bench.ingest import _api, _raw, graph_counts, raw_statements
-from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
+from bench.process import (
+    CLI,
+    api_env,
+    free_port,
+    memory_settings,
+    migrate_schema,
+    stop,
+    store_bytes,
+    wait_ready,
+    wipe,
+)
 from graph_schema import get_schema
 from importers.demo import DemoStats, generate
 from service.access.auth import make_token
@@ -351,7 +361,8 @@ def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 
     finally:
         driver.close()
     rows = table(results) + [{"operation": op, "error": error} for op, error in failures.items()]
-    return {"graph": counts, "viewer": VIEWER_AGENCY, "client": "lean", "load_during": load_during, "rows": rows}
+    return {"graph": counts, "viewer": VIEWER_AGENCY, "client": "lean", "load_during": load_during, "rows": rows,
+            "store_bytes": store_bytes(settings), "memory": memory_settings()}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,6 +14,8 @@ import neo4j
 
 from graph_schema import get_schema
 from graph_schema.migrations import migrate
+from service.core.settings import Settings, get_settings
+from service.neo4j_local.connection import connection_params
 
 # The `ofast-graph` command in this interpreter, whether or not the console script is installed.
 CLI = [sys.executable, "-c", "from service.cli import app; app()"]
@@ -76,3 +78,21 @@ def wipe(driver: neo4j.Driver, database: str) -> None:
                                "RETURN count(*) AS deleted", database_=database).records[0]["deleted"]:
         pass
     driver.execute_query("MERGE (h:AuditHead {id: 'head'}) SET h.seq = 0, h.hash = ''", database_=database)
+
+
+def store_bytes(settings: Settings) -> int | None:
+    """Bytes on disk of the local instance's data directory (None for a server of elsewhere)."""
+    from service.neo4j_local.manager import from_settings
+
+    uri = connection_params(settings)[0]
+    port = int(uri.rsplit(":", 1)[1]) if uri.rsplit(":", 1)[1].isdigit() else None
+    for name in (f"bench-{port}", f"test-{port}", "dev"):
+        home = from_settings(name, port).home / "data"
+        if home.exists():
+            return sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
+    return None
+
+
+def memory_settings() -> dict[str, str]:
+    s = get_settings()
+    return {"heap": s.local_heap, "pagecache": s.local_pagecache}
