@@ -40,6 +40,7 @@ import random
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -51,6 +52,7 @@ import httpx
 import neo4j
 
 from bench import baselines, events_data
+from bench import statements as timed
 from bench.explore import cpu_pressure, pct
 from bench.http import LeanClient
 from bench.process import CLI, api_env, free_port, memory_settings, migrate_schema, stop, store_bytes, wait_ready, wipe
@@ -213,7 +215,7 @@ async def api_push(base: str, tokens: dict[str, str], payloads: list[tuple[str, 
 class Api:
     """`ofast-graph serve` in a subprocess on a free loopback port, with tokens for each agency."""
 
-    def __init__(self, settings: Settings, max_items: int) -> None:
+    def __init__(self, settings: Settings, max_items: int, statements: Path | None = None) -> None:
         self.uri, self.user, self.password = connection_params(settings)
         secret = secrets.token_urlsafe(32)
         api_settings = settings.model_copy(update={"jwt_secret": secret})
@@ -222,8 +224,11 @@ class Api:
         port = free_port()
         env = {**os.environ, **api_env(self.uri, self.user, self.password, secret,
                                        max_batch_items=str(max(max_items, 10_000)))}
+        if statements:
+            env[timed.ENV] = str(statements)
         self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env)
+        self.proc = subprocess.Popen([*(timed.PROFILED_CLI if statements else CLI), "serve", "--host", "127.0.0.1",
+                                      "--port", str(port)], env=env)
 
     def __enter__(self) -> Api:
         wait_ready(self.base, self.proc)
@@ -243,7 +248,9 @@ def store_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
 
 
 def ingest(events: int, batch: int = 5000, concurrency: int = 4, rounds: int = 1, seed: int = 5,
-           settings: Settings | None = None) -> dict[str, Any]:
+           settings: Settings | None = None, statements: bool = False) -> dict[str, Any]:
+    """`statements`: also where each side's time went, its costliest statements per round
+    (`bench.statements`), as `bench.ingest --statements` says."""
     settings = settings or get_settings()
     say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     policy = policy_from_file(settings.policy_file)
@@ -259,7 +266,9 @@ def ingest(events: int, batch: int = 5000, concurrency: int = 4, rounds: int = 1
     api_store: dict[str, int] = {}
     raw_store: dict[str, int] = {}
     load_start = os.getloadavg()[0]
-    with Api(settings, batch) as api, neo4j.GraphDatabase.driver(
+    api_file = Path(tempfile.mkdtemp(prefix="bench-statements-")) / "api.json" if statements else None
+    raw_stats = timed.install() if statements else {}
+    with Api(settings, batch, api_file) as api, neo4j.GraphDatabase.driver(
             api.uri, auth=(api.user, api.password), notifications_min_severity="OFF") as driver:
         migrate_schema(api.uri, (api.user, api.password), settings.neo4j_database)
         warm = list(events_data.batches(2 * batch, batch, seed + 1))
@@ -268,6 +277,8 @@ def ingest(events: int, batch: int = 5000, concurrency: int = 4, rounds: int = 1
         wipe(driver, settings.neo4j_database)
         asyncio.run(raw_write(api.uri, (api.user, api.password), settings.neo4j_database,
                               [raw_statements(a, b, policy) for a, b in warm], concurrency))
+        api_before = timed.read(api_file) if api_file else {}
+        raw_before = {k: list(v) for k, v in raw_stats.items()}
         for round_ in range(1, rounds + 1):
             wipe(driver, settings.neo4j_database)
             say(f"round {round_}: raw…")
@@ -285,6 +296,9 @@ def ingest(events: int, batch: int = 5000, concurrency: int = 4, rounds: int = 1
             batch_seconds += each
             api_store = store_counts(driver, settings.neo4j_database)
             say(f"  API: {seconds:.1f}s, {events / seconds:.0f} events/s, first answers {dict(first)}, {api_store}")
+        profile = ({"api": timed.top(timed.since(api_before, timed.read(api_file)), rounds),
+                    "raw": timed.top(timed.since(raw_before, raw_stats), rounds), "concurrency": concurrency}
+                   if api_file else None)
     api_s, raw_s = sorted(api_runs)[len(api_runs) // 2], sorted(raw_runs)[len(raw_runs) // 2]
     return {"events": events, "batches": len(bodies), "batch_size": batch, "concurrency": concurrency,
             "rounds": rounds, "api_seconds": round(api_s, 2), "api_events_per_s": round(events / api_s),
@@ -293,7 +307,8 @@ def ingest(events: int, batch: int = 5000, concurrency: int = 4, rounds: int = 1
             "raw_runs_s": [round(x, 2) for x in raw_runs], "first_answers": {str(k): v for k, v in statuses.items()},
             "batch_seconds_p50": round(pct(batch_seconds, 0.5), 2), "batch_seconds_max": round(max(batch_seconds), 2),
             "raw_resent": raw_resent, "api_store": api_store, "raw_store": raw_store,
-            "load_avg_start": load_start, "load_avg_end": os.getloadavg()[0], "cpu_pressure_end": cpu_pressure()}
+            "load_avg_start": load_start, "load_avg_end": os.getloadavg()[0], "cpu_pressure_end": cpu_pressure(),
+            **({"statements": profile} if profile else {})}
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -477,9 +492,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--bulk", action="store_true", help="reads: build the store with neo4j-admin import")
+    parser.add_argument("--statements", action="store_true", help="ingest: also time each side's statements")
     args = parser.parse_args(argv)
     if args.what == "ingest":
-        result = ingest(args.events, args.batch, args.concurrency, args.rounds)
+        result = ingest(args.events, args.batch, args.concurrency, args.rounds, statements=args.statements)
     else:
         result = reads(args.events, args.samples, args.reuse, bulk=args.bulk)
     save(args.what, args.events, result)
