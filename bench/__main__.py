@@ -185,6 +185,13 @@ def render_events() -> list[str]:
                        f"{', '.join(f'{n} × {s}' for s, n in i['first_answers'].items())} | "
                        f"{i['load_avg_start']:.1f} → {i['load_avg_end']:.1f} |")
         out += ["", "Goals: ≥ 20,000 events/s through the API and ≥ 0.7× raw.", ""]
+        for r in ingests:
+            if r["ingest"].get("statements"):
+                out += [f"{r['events']:,} calls, {r['ingest']['rounds']} round(s).", "",
+                        *render_statements(r["ingest"]["statements"])]
+        ceiling = RESULTS / "ceiling-events.json"
+        if ceiling.exists():
+            out += render_ceiling(json.loads(ceiling.read_text()))
     for r in (r for r in runs if "reads" in r):
         reads = r["reads"]
         size = reads.get("store_bytes")
@@ -201,6 +208,17 @@ def render_events() -> list[str]:
                        f"{row['goal_p95_ms']} |")
         out.append("")
     return out
+
+
+def render_ceiling(c: dict[str, Any]) -> list[str]:
+    """What the store itself allows (`python -m bench.events_ceiling`): call nodes alone, bare driver."""
+    out = [f"What the store allows, whatever the writer (`python -m bench.events_ceiling`, {c['machine']['date']}, "
+           f"load avg {c['load_avg_start']:.1f} → {c['load_avg_end']:.1f}): {c['batches']} batches of "
+           f"{c['batch_size']:,} event nodes written by a bare driver, nothing else (no identifiers, places, "
+           "derived links or API).", "",
+           "| event nodes | in flight | events/s |", "| --- | --- | --- |"]
+    out += [f"| {row['case']} | {row['concurrency']} | {row['events_per_s']:,} |" for row in c["rows"]]
+    return [*out, ""]
 
 
 MONEY_READS = {"patrimony": "patrimony of a network (max_depth 3)", "money_flows": "money flows of one account "
