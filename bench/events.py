@@ -40,7 +40,6 @@ import random
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -215,7 +214,7 @@ async def api_push(base: str, tokens: dict[str, str], payloads: list[tuple[str, 
 class Api:
     """`ofast-graph serve` in a subprocess on a free loopback port, with tokens for each agency."""
 
-    def __init__(self, settings: Settings, max_items: int, statements: Path | None = None) -> None:
+    def __init__(self, settings: Settings, max_items: int, sides: timed.Sides | None = None) -> None:
         self.uri, self.user, self.password = connection_params(settings)
         secret = secrets.token_urlsafe(32)
         api_settings = settings.model_copy(update={"jwt_secret": secret})
@@ -224,10 +223,10 @@ class Api:
         port = free_port()
         env = {**os.environ, **api_env(self.uri, self.user, self.password, secret,
                                        max_batch_items=str(max(max_items, 10_000)))}
-        if statements:
-            env[timed.ENV] = str(statements)
+        if sides:
+            env.update(sides.env)
         self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([*(timed.PROFILED_CLI if statements else CLI), "serve", "--host", "127.0.0.1",
+        self.proc = subprocess.Popen([*(timed.PROFILED_CLI if sides else CLI), "serve", "--host", "127.0.0.1",
                                       "--port", str(port)], env=env)
 
     def __enter__(self) -> Api:
@@ -266,9 +265,8 @@ def ingest(events: int, batch: int = 5000, concurrency: int = 4, rounds: int = 1
     api_store: dict[str, int] = {}
     raw_store: dict[str, int] = {}
     load_start = os.getloadavg()[0]
-    api_file = Path(tempfile.mkdtemp(prefix="bench-statements-")) / "api.json" if statements else None
-    raw_stats = timed.install() if statements else {}
-    with Api(settings, batch, api_file) as api, neo4j.GraphDatabase.driver(
+    sides = timed.Sides() if statements else None
+    with Api(settings, batch, sides) as api, neo4j.GraphDatabase.driver(
             api.uri, auth=(api.user, api.password), notifications_min_severity="OFF") as driver:
         migrate_schema(api.uri, (api.user, api.password), settings.neo4j_database)
         warm = list(events_data.batches(2 * batch, batch, seed + 1))
@@ -277,8 +275,8 @@ def ingest(events: int, batch: int = 5000, concurrency: int = 4, rounds: int = 1
         wipe(driver, settings.neo4j_database)
         asyncio.run(raw_write(api.uri, (api.user, api.password), settings.neo4j_database,
                               [raw_statements(a, b, policy) for a, b in warm], concurrency))
-        api_before = timed.read(api_file) if api_file else {}
-        raw_before = {k: list(v) for k, v in raw_stats.items()}
+        if sides:
+            sides.mark()
         for round_ in range(1, rounds + 1):
             wipe(driver, settings.neo4j_database)
             say(f"round {round_}: raw…")
@@ -296,9 +294,7 @@ def ingest(events: int, batch: int = 5000, concurrency: int = 4, rounds: int = 1
             batch_seconds += each
             api_store = store_counts(driver, settings.neo4j_database)
             say(f"  API: {seconds:.1f}s, {events / seconds:.0f} events/s, first answers {dict(first)}, {api_store}")
-        profile = ({"api": timed.top(timed.since(api_before, timed.read(api_file)), rounds),
-                    "raw": timed.top(timed.since(raw_before, raw_stats), rounds), "concurrency": concurrency}
-                   if api_file else None)
+        profile = sides.top(rounds, concurrency) if sides else None
     api_s, raw_s = sorted(api_runs)[len(api_runs) // 2], sorted(raw_runs)[len(raw_runs) // 2]
     return {"events": events, "batches": len(bodies), "batch_size": batch, "concurrency": concurrency,
             "rounds": rounds, "api_seconds": round(api_s, 2), "api_events_per_s": round(events / api_s),

@@ -32,12 +32,10 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -332,12 +330,10 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
     migrate_schema(uri, (user, password), settings.neo4j_database)
     port = free_port()
     env = {**os.environ, **api_env(uri, user, password, secret, max_batch_items=str(max(batch, 10_000)))}
-    profile_dir = Path(tempfile.mkdtemp(prefix="bench-statements-")) if statements else None
-    raw_stats: dict[str, list[float]] = {}
-    if profile_dir:
-        env[timed.ENV] = str(profile_dir / "api.json")
-        raw_stats = timed.install()  # read here, in this process
-    cli = timed.PROFILED_CLI if profile_dir else CLI
+    sides = timed.Sides() if statements else None
+    if sides:
+        env.update(sides.env)
+    cli = timed.PROFILED_CLI if sides else CLI
     proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", str(workers)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -352,8 +348,8 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
         wipe(driver, settings.neo4j_database)
         asyncio.run(_raw(uri, (user, password), settings.neo4j_database,
                          [raw_statements(a, b, policy) for a, b in warm], concurrency))
-        api_before = timed.read(profile_dir / "api.json") if profile_dir else {}
-        raw_before = {k: list(v) for k, v in raw_stats.items()}
+        if sides:
+            sides.mark()
         for round_ in range(1, rounds + 1):
             # 1. Through the API.
             wipe(driver, settings.neo4j_database)
@@ -370,10 +366,8 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
             raw_runs.append(seconds)
             raw_graph = graph_counts(driver, settings.neo4j_database)
             say(f"  raw: {seconds:.1f}s, {total / seconds:.0f} items/s, {raw_graph}")
-        if profile_dir:
-            profile = {"api": timed.top(timed.since(api_before, timed.read(profile_dir / "api.json")), rounds),
-                       "raw": timed.top(timed.since(raw_before, raw_stats), rounds),
-                       "concurrency": concurrency}
+        if sides:
+            profile = sides.top(rounds, concurrency)
     finally:
         stop(proc)
         driver.close()
@@ -387,7 +381,7 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
         "ratio": round(api_rate / raw_rate, 3), "api_retried_batches": retries,
         "api_runs_s": [round(x, 2) for x in api_runs], "raw_runs_s": [round(x, 2) for x in raw_runs],
         "api_graph": api_graph, "raw_graph": raw_graph, "same_graph": api_graph == raw_graph,
-        **({"statements": profile} if profile_dir else {}),
+        **({"statements": profile} if sides else {}),
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -88,3 +89,23 @@ def top(stats: dict[str, list[float]], rounds: int, n: int = 12) -> list[dict[st
     """The `n` costliest statements, per round: `{statement, runs, seconds}`."""
     rows = sorted(stats.items(), key=lambda kv: -kv[1][1])[:n]
     return [{"statement": k, "runs": round(v[0] / rounds), "seconds": round(v[1] / rounds, 2)} for k, v in rows]
+
+
+class Sides:
+    """Both sides' statement totals in one benchmark run: the API server's, started with
+    `PROFILED_CLI` and `env` (a file it writes), and the raw writer's, in this process."""
+
+    def __init__(self) -> None:
+        self.file = Path(tempfile.mkdtemp(prefix="bench-statements-")) / "api.json"
+        self.env = {ENV: str(self.file)}
+        self.raw = install()
+        self.mark()
+
+    def mark(self) -> None:
+        """Count from here (after a warm-up)."""
+        self._api_before, self._raw_before = read(self.file), {k: list(v) for k, v in self.raw.items()}
+
+    def top(self, rounds: int, concurrency: int) -> dict[str, Any]:
+        """Each side's costliest statements per round since `mark`."""
+        return {"api": top(since(self._api_before, read(self.file)), rounds),
+                "raw": top(since(self._raw_before, self.raw), rounds), "concurrency": concurrency}
