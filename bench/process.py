@@ -86,7 +86,13 @@ def store_bytes(settings: Settings) -> int | None:
 
     uri = connection_params(settings)[0]
     port = int(uri.rsplit(":", 1)[1]) if uri.rsplit(":", 1)[1].isdigit() else None
-    for name in (f"bench-{port}", f"test-{port}", "dev"):
+    names = [f"bench-{port}", f"test-{port}", "dev"]
+    state = get_settings().state_dir
+    if port and state.is_dir():  # an instance of any name whose config listens on that Bolt port
+        names[:0] = sorted(d.name for d in state.iterdir()
+                           if (d / "conf" / "neo4j.conf").is_file()
+                           and f"bolt.listen_address=127.0.0.1:{port}\n" in (d / "conf" / "neo4j.conf").read_text())
+    for name in names:
         home = from_settings(name, port).home / "data"
         if home.exists():
             return sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
