@@ -36,6 +36,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -78,21 +79,23 @@ def _phone(rng: random.Random, pool: int) -> str:
     return "0" + digits
 
 
-def _cell(rng: random.Random, agency: str, cell: int, phone_pool: int) -> list[tuple[str, dict[str, Any]]]:
-    """One network's cell: the network, its cases and persons with their identifiers and links."""
+def _cell(rng: random.Random, agency: str, cell: int, phone_pool: int, prefix: str = ""
+          ) -> list[tuple[str, dict[str, Any]]]:
+    """One network's cell: the network, its cases and persons with their identifiers and links
+    (`prefix` before every entity ref, so that data pushed onto a stored graph is new to it)."""
     items: list[tuple[str, dict[str, Any]]] = []
-    net = f"N-{cell}"
+    net = f"{prefix}N-{cell}"
     items.append(("e", {"type": "Network", "ref": net, "sharing": "restricted",
                         "properties": {"name": f"Reseau {cell}", "kind": rng.choice(["retail_point", "wholesale"]),
                                        "territory": rng.choice(CITIES)}}))
-    cases = [f"C-{cell}-{k}" for k in range(2)]
+    cases = [f"{prefix}C-{cell}-{k}" for k in range(2)]
     for ref in cases:
         items.append(("e", {"type": "Case", "ref": ref, "properties": {
             "reference": f"{2024 + rng.randrange(2)}/{rng.randrange(100000):05d}", "title": f"Affaire {ref}",
             "opened_at": f"2024-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}", "status": "open"}}))
     previous_phone: str | None = None
     for k in range(CELL_PERSONS):
-        ref = f"P-{cell}-{k}"
+        ref = f"{prefix}P-{cell}-{k}"
         props: dict[str, Any] = {"first_name": rng.choice(FIRST), "last_name": rng.choice(LAST),
                                  "birth_date": f"{rng.randrange(1970, 2005)}-{rng.randrange(1, 13):02d}-"
                                                f"{rng.randrange(1, 29):02d}"}
@@ -151,13 +154,13 @@ def batches(items: int, batch: int, rng: random.Random, unit: Unit) -> list[tupl
     return out
 
 
-def generate(items: int, batch: int = 5000, seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
+def generate(items: int, batch: int = 5000, seed: int = 7, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
     """Batches of about `batch` items, `items` in all, as (agency, ingest body). Each batch holds
     whole cells (links only reach entities of their own batch) and belongs to one agency, in
     turn; a tenth of the phones come from a shared pool, so agencies and cells overlap."""
     phone_pool = max(10, items // 100)
     return batches(items, batch, random.Random(seed),
-                   lambda rng, agency, cell: _cell(rng, agency, cell, phone_pool))
+                   lambda rng, agency, cell: _cell(rng, agency, cell, phone_pool, prefix))
 
 
 def _drop_dangling(body: dict[str, Any]) -> None:
@@ -298,36 +301,86 @@ def graph_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
     return {"nodes": int(nodes), "relationships": int(rels)}
 
 
+def store_counts(driver: neo4j.Driver, database: str, rel_types: list[str]) -> dict[str, int]:
+    """Nodes and relationships of the given types, from Neo4j's count store: no scan, whatever the
+    size of the stored graph (`graph_counts` walks every relationship)."""
+    nodes = driver.execute_query("MATCH (n:Node) RETURN count(n) AS n", database_=database).records[0]["n"]
+    rels = sum(int(driver.execute_query(f"MATCH ()-[r:{t}]->() RETURN count(r) AS n",
+                                        database_=database).records[0]["n"]) for t in rel_types)
+    return {"nodes": int(nodes), "relationships": rels}
+
+
+@dataclass
+class Prepared:
+    """One side's data for one round: the API's request bodies, the raw writer's statements, and
+    what writing them onto the stored graph must add (`expect`, filled by `expect_onto`)."""
+
+    total: int
+    payloads: list[tuple[str, bytes]]
+    statements: list[list[tuple[str, list[dict[str, Any]]]]]
+    expect: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rel_types(self) -> list[str]:
+        return sorted({q.split("[l:", 1)[1].split(" ", 1)[0] for s in self.statements for q, _ in s if "[l:" in q})
+
+    def expect_onto(self, driver: neo4j.Driver, database: str) -> None:
+        node_ids = sorted({r["id"] for s in self.statements for q, rows in s if "[l:" not in q for r in rows})
+        link_ids = {r["id"] for s in self.statements for q, rows in s if "[l:" in q for r in rows}
+        stored = driver.execute_query("UNWIND $ids AS id MATCH (n:Node {id: id}) RETURN count(n) AS n",
+                                      ids=node_ids, database_=database).records[0]["n"]
+        self.expect = {"nodes": len(node_ids) - int(stored), "relationships": len(link_ids)}
+
+
+def prepare(items: int, batch: int, seed: int, policy: Policy, prefix: str = "") -> Prepared:
+    generated = generate(items, batch, seed, prefix)
+    for _, body in generated:
+        _drop_dangling(body)
+    return Prepared(total=sum(len(b["entities"]) + len(b["links"]) for _, b in generated),
+                    payloads=[(agency, json.dumps(body).encode()) for agency, body in generated],
+                    statements=[raw_statements(agency, body, policy) for agency, body in generated])
+
+
 def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, rounds: int = 1,
         workers: int = 1, settings: Settings | None = None, log: bool = True,
-        statements: bool = False) -> dict[str, Any]:
+        statements: bool = False, onto: bool = False) -> dict[str, Any]:
     """Run both sides on the same generated data, `rounds` times alternately (API, raw, API,
     raw…, so both meet the same neighbours on a shared machine); return the figures as a dict
     (the median round's rates, the ratio of those, and every round's seconds). `statements`: also
-    where each side's time went, its costliest statements per round (`bench.statements`)."""
+    where each side's time went, its costliest statements per round (`bench.statements`).
+
+    `onto`: keep the stored graph (a 10M-node store takes hours to load, minutes to wipe) and push
+    fresh data onto it instead: each side, each round, its own `items` (other seed, entity refs
+    under a prefix of this run, so new to the store; a tenth of the phones from the shared pool,
+    so some are stored already). Both sides then meet the same store, growing by the same amount
+    each round; each side's check is that it added exactly the nodes and relationships its data
+    holds that the store did not (`same_graph` is that check for every side and round)."""
     settings = settings or get_settings()
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if log else (lambda msg: None)
     uri, user, password = connection_params(settings)
-    batches = generate(items, batch, seed)
-    for _, body in batches:
-        _drop_dangling(body)
-    total = sum(len(b["entities"]) + len(b["links"]) for _, b in batches)
-    say(f"{total} items in {len(batches)} batches of <= {batch}, concurrency {concurrency}, Neo4j {uri}")
+    database = settings.neo4j_database
     policy = policy_from_file(settings.policy_file)
-    payloads = [(agency, json.dumps(body).encode()) for agency, body in batches]
-    prepared = [raw_statements(agency, body, policy) for agency, body in batches]
+    tag = f"X{int(time.time()):x}-"  # this run's prefix, when pushing onto a stored graph
+    shared = None if onto else prepare(items, batch, seed, policy)
+    if shared:
+        say(f"{shared.total} items in {len(shared.payloads)} batches of <= {batch}, concurrency {concurrency}, "
+            f"Neo4j {uri}")
     secret = secrets.token_urlsafe(32)
     api_settings = settings.model_copy(update={"jwt_secret": secret})
     tokens = {a: make_token(api_settings, agency=a, roles=["ingest"], unit="bench", ttl=24 * 3600)
               for a in AGENCIES}
     api_runs: list[float] = []
     raw_runs: list[float] = []
+    api_rates: list[float] = []
+    raw_rates: list[float] = []
     retries = 0
     api_graph: dict[str, int] = {}
     raw_graph: dict[str, int] = {}
+    checks: list[dict[str, Any]] = []
+    stored: dict[str, int] = {}
 
     driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
-    migrate_schema(uri, (user, password), settings.neo4j_database)
+    migrate_schema(uri, (user, password), database)
     port = free_port()
     env = {**os.environ, **api_env(uri, user, password, secret, max_batch_items=str(max(batch, 10_000)))}
     sides = timed.Sides() if statements else None
@@ -336,51 +389,82 @@ def run(items: int, batch: int = 5000, concurrency: int = 4, seed: int = 7, roun
     cli = timed.PROFILED_CLI if sides else CLI
     proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", str(workers)], env=env)
     base = f"http://127.0.0.1:{port}"
+
+    def side(name: str, data: Prepared, write: Callable[[], float]) -> dict[str, int]:
+        """Write one side's data (wiping first unless `onto`), time it, and check what it added."""
+        if onto:
+            data.expect_onto(driver, database)
+            before = store_counts(driver, database, data.rel_types)
+        else:
+            wipe(driver, database)
+        say(f"round {round_}: {name}…")
+        seconds = write()
+        (api_runs if name == "API" else raw_runs).append(seconds)
+        (api_rates if name == "API" else raw_rates).append(data.total / seconds)
+        if onto:
+            after = store_counts(driver, database, data.rel_types)
+            added = {k: after[k] - before[k] for k in after}
+            checks.append({"side": name, "round": round_, "added": added, "expected": data.expect,
+                           "ok": added == data.expect})
+            graph = after
+        else:
+            graph = graph_counts(driver, database)
+        say(f"  {name}: {seconds:.1f}s, {data.total / seconds:.0f} items/s, {graph}"
+            + (f", added {checks[-1]['added']} (expected {data.expect})" if onto else ""))
+        return graph
+
+    round_ = 0
     try:
         wait_ready(base, proc)
         # Warm-up on other data (imports, identifier metadata, query plans in Neo4j), so that
         # neither side's first round pays one-off costs.
-        warm = generate(min(2000, batch) * max(workers, 2), min(2000, batch), seed + 1)
-        for _, body in warm:
-            _drop_dangling(body)
-        wipe(driver, settings.neo4j_database)
-        asyncio.run(_api(base, tokens, [(a, json.dumps(b).encode()) for a, b in warm], concurrency))
-        wipe(driver, settings.neo4j_database)
-        asyncio.run(_raw(uri, (user, password), settings.neo4j_database,
-                         [raw_statements(a, b, policy) for a, b in warm], concurrency))
+        warm_items, warm_batch = min(2000, batch) * max(workers, 2), min(2000, batch)
+        for name in ("API", "raw"):
+            warm = prepare(warm_items, warm_batch, seed + 1, policy, f"{tag}W{name}-" if onto else "")
+            if not onto:
+                wipe(driver, database)
+            if name == "API":
+                asyncio.run(_api(base, tokens, warm.payloads, concurrency))
+            else:
+                asyncio.run(_raw(uri, (user, password), database, warm.statements, concurrency))
+        if onto:
+            stored = store_counts(driver, database, ["USES", "MEMBER_OF", "INVOLVED_IN", "CALLED", "HOLDS"])
+            say(f"pushing {items} items per side and round onto a stored graph of {stored['nodes']:,} nodes")
         if sides:
             sides.mark()
         for round_ in range(1, rounds + 1):
-            # 1. Through the API.
-            wipe(driver, settings.neo4j_database)
-            say(f"round {round_}: API…")
-            seconds, retried = asyncio.run(_api(base, tokens, payloads, concurrency))
-            api_runs.append(seconds)
-            retries += retried
-            api_graph = graph_counts(driver, settings.neo4j_database)
-            say(f"  API: {seconds:.1f}s, {total / seconds:.0f} items/s, {retried} retried batches, {api_graph}")
-            # 2. Raw driver, same data (rows prepared outside the timer).
-            wipe(driver, settings.neo4j_database)
-            say(f"round {round_}: raw…")
-            seconds = asyncio.run(_raw(uri, (user, password), settings.neo4j_database, prepared, concurrency))
-            raw_runs.append(seconds)
-            raw_graph = graph_counts(driver, settings.neo4j_database)
-            say(f"  raw: {seconds:.1f}s, {total / seconds:.0f} items/s, {raw_graph}")
+            api_data = shared or prepare(items, batch, seed + 10 * round_, policy, f"{tag}A{round_}-")
+
+            def api_write(data: Prepared = api_data) -> float:
+                nonlocal retries
+                seconds, retried = asyncio.run(_api(base, tokens, data.payloads, concurrency))
+                retries += retried
+                return seconds
+
+            api_graph = side("API", api_data, api_write)
+            raw_data = shared or prepare(items, batch, seed + 10 * round_ + 5, policy, f"{tag}R{round_}-")
+
+            def raw_write(data: Prepared = raw_data) -> float:
+                return asyncio.run(_raw(uri, (user, password), database, data.statements, concurrency))
+
+            raw_graph = side("raw", raw_data, raw_write)
         if sides:
             profile = sides.top(rounds, concurrency)
     finally:
         stop(proc)
         driver.close()
 
-    api_seconds, raw_seconds = statistics.median(api_runs), statistics.median(raw_runs)
-    api_rate, raw_rate = total / api_seconds, total / raw_seconds
+    api_rate, raw_rate = statistics.median(api_rates), statistics.median(raw_rates)
+    total = shared.total if shared else items
     return {
-        "items": total, "batches": len(batches), "batch_size": batch, "concurrency": concurrency, "workers": workers,
-        "rounds": rounds, "api_seconds": round(api_seconds, 2), "api_items_per_s": round(api_rate),
-        "raw_seconds": round(raw_seconds, 2), "raw_items_per_s": round(raw_rate),
-        "ratio": round(api_rate / raw_rate, 3), "api_retried_batches": retries,
+        "items": total, "batches": -(-total // batch), "batch_size": batch, "concurrency": concurrency,
+        "workers": workers, "rounds": rounds, "api_seconds": round(statistics.median(api_runs), 2),
+        "api_items_per_s": round(api_rate), "raw_seconds": round(statistics.median(raw_runs), 2),
+        "raw_items_per_s": round(raw_rate), "ratio": round(api_rate / raw_rate, 3), "api_retried_batches": retries,
         "api_runs_s": [round(x, 2) for x in api_runs], "raw_runs_s": [round(x, 2) for x in raw_runs],
-        "api_graph": api_graph, "raw_graph": raw_graph, "same_graph": api_graph == raw_graph,
+        "api_graph": api_graph, "raw_graph": raw_graph,
+        "same_graph": all(c["ok"] for c in checks) if onto else api_graph == raw_graph,
+        **({"onto": stored, "checks": checks} if onto else {}),
         **({"statements": profile} if sides else {}),
     }
 
@@ -395,9 +479,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1, help="alternate API and raw runs; report the median of each")
     parser.add_argument("--workers", type=int, default=1, help="API worker processes (uvicorn --workers)")
     parser.add_argument("--statements", action="store_true", help="also time each side's statements")
+    parser.add_argument("--onto", action="store_true",
+                        help="keep the stored graph and push fresh items onto it, each side and round")
     args = parser.parse_args(argv)
     result = run(args.items, args.batch, args.concurrency, args.seed, args.rounds, args.workers,
-                 statements=args.statements)
+                 statements=args.statements, onto=args.onto)
     print(f"API  {result['api_items_per_s']:>8} items/s  ({result['api_seconds']} s)")
     print(f"raw  {result['raw_items_per_s']:>8} items/s  ({result['raw_seconds']} s)")
     print(f"ratio API/raw: {result['ratio']:.2f}  (goal >= 0.80)")
