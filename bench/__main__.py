@@ -153,6 +153,7 @@ def render(results: list[dict[str, Any]]) -> str:
     out += render_events()
     out += render_money()
     out += render_bulk()
+    out += render_hotspots()
     out += render_profiles()
     out += ["![benchmarks](benchmarks.png)", ""]
     return "\n".join(out)
@@ -292,6 +293,40 @@ def render_bulk() -> list[str]:
                    f"{r['heap']} / {r['pagecache']} | {_load1(r['load_avg_before']):.1f} → "
                    f"{_load1(r['load_avg_after']):.1f} |")
     return [*out, ""]
+
+
+def render_hotspots() -> list[str]:
+    """The runs kept by `python -m bench.hotspots … --save` (docs/benchmarks/hotspots.json)."""
+    path = RESULTS / "hotspots.json"
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    out = ["## Hot spots (`python -m bench.hotspots`)", ""]
+    if "ingest" in saved:
+        m, r = saved["ingest"]["machine"], saved["ingest"]["result"]
+        out += [f"### Ingest on hub phones and a popular birth date ({m['date']}; load avg "
+                f"{m['load_avg_start']:.1f} → {m['load_avg_end']:.1f})", "",
+                f"{r['items']:,} items in {r['batches']} batches, {r['concurrency']} in flight; every person uses "
+                f"one of {r['hubs']} hub phones, 30 % are born on 1 January. The API's batches are sent once, never "
+                "resent (goal: every one answers 200); the raw writer resends a deadlocked batch itself.", "",
+                "| path | seconds | batches not 200 / resent | batch seconds median / max | alerts |",
+                "| --- | --- | --- | --- | --- |",
+                f"| API `POST /v1/ingest` | {r['seconds']} | {len(r['not_200'])} | {r['batch_seconds_median']} / "
+                f"{r['batch_seconds_max']} | {r['alerts']:,} |",
+                f"| raw `UNWIND … MERGE` | {r['raw_seconds']} | {r['raw_resent_batches']} resent | — | — |", "",
+                f"API / raw throughput: **{r['ratio']}×**; same final graph: {r['same_graph']} ({r['graph']}).", ""]
+    if "matching" in saved:
+        m, rows = saved["matching"]["machine"], saved["matching"]["result"]
+        out += [f"### Matching's candidate search on a popular birth date ({m['date']})", "",
+                "`PROFILE` of `service.queries.matches.CANDIDATES` for a batch of persons born on one date while N "
+                "persons of their own agency share it. Goal: db hits do not grow with N.", "",
+                "| same agency, same date | batch persons | db hits | ms | index operators |",
+                "| --- | --- | --- | --- | --- |"]
+        for row in rows:
+            out.append(f"| {row['same_agency_same_date']:,} | {row['batch_persons']} | {row['db_hits']:,} | "
+                       f"{row['ms']} | {'; '.join(row['index_operators'])[:200]} |")
+        out.append("")
+    return out
 
 
 def render_profiles() -> list[str]:

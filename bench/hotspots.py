@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ from typing import Any
 import httpx
 import neo4j
 
-from bench.ingest import FIRST, LAST, batches, graph_counts
+from bench.ingest import FIRST, LAST, _raw, batches, graph_counts, raw_statements
 from bench.process import CLI, api_env, free_port, migrate_schema, stop, wait_ready, wipe
 from service.access.auth import make_token
 from service.access.policy import policy_from_file
@@ -154,6 +155,7 @@ def ingest(items: int, batch: int, concurrency: int, hubs: int, settings: Settin
     database = settings.neo4j_database
     batches = generate(items, batch, hubs)
     payloads = [(agency, json.dumps(body).encode()) for agency, body in batches]
+    prepared = [raw_statements(agency, body, policy_from_file(settings.policy_file)) for agency, body in batches]
     secret = secrets.token_urlsafe(32)
     api_settings = settings.model_copy(update={"jwt_secret": secret})
     tokens = {a: make_token(api_settings, agency=a, roles=["ingest"], unit="bench", ttl=3600) for a in AGENCIES}
@@ -171,6 +173,12 @@ def ingest(items: int, batch: int, concurrency: int, hubs: int, settings: Settin
             elapsed = time.perf_counter() - started
             graph = graph_counts(driver, database)
             alerts = driver.execute_query("MATCH (a:Alert) RETURN count(a) AS n", database_=database).records[0]["n"]
+            # The raw writer on the same data, the same concurrency: what the hub phones cost any
+            # writer here (it resends a deadlocked batch itself; the API's callers never had to).
+            wipe(driver, database)
+            resends: list[int] = []
+            raw_seconds = asyncio.run(_raw(uri, (user, password), database, prepared, concurrency, resends))
+            raw_graph = graph_counts(driver, database)
             wipe(driver, database)
     finally:
         stop(proc)
@@ -179,7 +187,9 @@ def ingest(items: int, batch: int, concurrency: int, hubs: int, settings: Settin
             "concurrency": concurrency, "hubs": hubs, "seconds": round(elapsed, 1),
             "not_200": [r for r in results if r["status"] != 200],
             "batch_seconds_median": statistics.median(seconds), "batch_seconds_max": max(seconds),
-            "graph": graph, "alerts": int(alerts)}
+            "graph": graph, "alerts": int(alerts), "raw_seconds": round(raw_seconds, 1),
+            "raw_resent_batches": len(resends), "raw_graph": raw_graph, "same_graph": graph == raw_graph,
+            "ratio": round(raw_seconds / elapsed, 3)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -193,11 +203,22 @@ def main(argv: list[str] | None = None) -> None:
     i.add_argument("--batch", type=int, default=5000)
     i.add_argument("--concurrency", type=int, default=4)
     i.add_argument("--hubs", type=int, default=50)
+    parser.add_argument("--save", action="store_true",
+                        help="keep the figures in docs/benchmarks/hotspots.json (then `python -m bench --render`)")
     args = parser.parse_args(argv)
-    if args.command == "matching":
-        print(json.dumps(matching([int(s) for s in args.sizes.split(",")])))
-    else:
-        print(json.dumps(ingest(args.items, args.batch, args.concurrency, args.hubs)))
+    load_before = os.getloadavg()[0]
+    result: Any = (matching([int(s) for s in args.sizes.split(",")]) if args.command == "matching"
+                   else ingest(args.items, args.batch, args.concurrency, args.hubs))
+    print(json.dumps(result))
+    if args.save:
+        from bench.__main__ import RESULTS
+
+        path = RESULTS / "hotspots.json"
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        saved[args.command] = {"machine": {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                                           "cores": os.cpu_count(), "load_avg_start": load_before,
+                                           "load_avg_end": os.getloadavg()[0]}, "result": result}
+        path.write_text(json.dumps(saved, indent=2))
 
 
 if __name__ == "__main__":

@@ -223,7 +223,10 @@ def raw_statements(agency: str, body: dict[str, Any], policy: Policy) -> list[tu
 
 
 async def _raw(uri: str, auth: tuple[str, str], database: str,
-               prepared: list[list[tuple[str, list[dict[str, Any]]]]], concurrency: int) -> float:
+               prepared: list[list[tuple[str, list[dict[str, Any]]]]], concurrency: int,
+               resends: list[int] | None = None) -> float:
+    """Write every batch, `concurrency` at a time; the seconds it took. `resends`: one entry per
+    batch the driver's own retries could not get through (deadlocks), resent here."""
     driver = neo4j.AsyncGraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF")
     queue: asyncio.Queue[list[tuple[str, list[dict[str, Any]]]]] = asyncio.Queue()
     for statements in prepared:
@@ -244,6 +247,8 @@ async def _raw(uri: str, auth: tuple[str, str], database: str,
                         await session.execute_write(work)
                     break
                 except neo4j.exceptions.TransientError:
+                    if resends is not None:
+                        resends.append(1)
                     # Concurrent plain UNWINDs deadlock now and then beyond the driver's own
                     # retries: resend, as the API's client does on a 503.
                     await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
