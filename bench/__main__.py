@@ -292,6 +292,13 @@ def render_bulk() -> list[str]:
                    f" | {r['nodes']:,} | {r['relationships']:,} | {alerts} | {r['store_mib']:,} | "
                    f"{r['heap']} / {r['pagecache']} | {_load1(r['load_avg_before']):.1f} → "
                    f"{_load1(r['load_avg_after']):.1f} |")
+    out.append("")
+    for r in runs:  # the ceiling a whole load cannot pass here, whatever the stages around it
+        if r["seconds"].get("import"):
+            costliest = sorted(r["seconds"].items(), key=lambda kv: -kv[1])[:3]
+            out.append(f"At {r['items']:,} items, `neo4j-admin database import` alone ran at "
+                       f"{r['items'] / r['seconds']['import']:,.0f} items/s; the costliest stages: "
+                       + ", ".join(f"{k} {v:.0f} s" for k, v in costliest) + ".")
     return [*out, ""]
 
 
