@@ -86,6 +86,7 @@ def matching(sizes: list[int], batch_persons: int = 100, settings: Settings | No
                     "sharing: 'restricted'})",
                     rows=rows[start:start + 10_000], date=POPULAR_DATE, database_=database)
             params = {"persons": [f"b-{k}" for k in range(batch_persons)], "max": policy.lifecycle.match_max_candidates,
+                      "hub_links": policy.lifecycle.match_hub_links,
                       "agencies": sorted(policy.agencies), "central_agency": policy.central_agency}
             driver.execute_query(matches_q.CANDIDATES, params, database_=database)  # plan cached, pages warm
             started = time.perf_counter()

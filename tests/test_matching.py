@@ -3,6 +3,7 @@ judged by people, never merged; visibility of matches and alerts follows the acc
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import neo4j
@@ -183,3 +184,30 @@ def test_match_reads_leak_nothing(client: TestClient, auth: Auth, graph: neo4j.D
     endpoints, _ = plan(client, auth)
     assert "/v1/matches/{}" in endpoints and "/v1/review-queue" in endpoints
     assert check(client, auth, world, endpoints) > 0
+
+
+def test_hub_identifier_blocks_no_match(client: TestClient, auth: Auth) -> None:
+    """An identifier with more than `match_hub_links` links (a call centre, a network's shared
+    phone) proposes no match: it would make everyone on it a candidate of everyone else. The
+    `shared_identifier` alert still tells each agency who else holds it."""
+    app: Any = client.app
+    shipped = app.state.policy
+    app.state.policy = dataclasses.replace(shipped, lifecycle=dataclasses.replace(shipped.lifecycle,
+                                                                                   match_hub_links=3))
+    try:
+        police, gendarmerie = auth("police", "investigator"), auth("gendarmerie", "investigator")
+        hub, small = "06 10 10 10 10", "06 20 20 20 20"
+        for k in range(3):  # with the gendarmerie's link, the hub phone has 4 links > 3
+            _person(client, police, f"PH-{k}", "Dmitri", "Ivanov", phone=hub)
+        _person(client, gendarmerie, "GH-1", "Дмитрий", "Иванов", phone=hub)
+        assert _matches(client, auth, "gendarmerie") == []
+        assert any(a["identifier_id"] == ids.identifier_id("Phone", "+33610101010")
+                   for a in alerts_of(client, gendarmerie, "shared_identifier"))
+        # The same names on a phone with 2 links: a candidate, as before.
+        pn = _person(client, police, "PS-1", "Dmitri", "Ivanov", phone=small)
+        gn = _person(client, gendarmerie, "GS-1", "Дмитрий", "Иванов", phone=small)
+        [alert] = _matches(client, auth, "gendarmerie")
+        assert alert["entity_id"] == gn and {r["field"] for r in alert["reasons"]} == {"name", "identifier"}
+        assert pn != gn
+    finally:
+        app.state.policy = shipped

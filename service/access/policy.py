@@ -49,6 +49,7 @@ class Lifecycle:
     lookup_memory_months: int = 12  # a no-hit lookup is remembered this long (late hits)
     match_name_threshold: float = 0.85  # fuzzy name score (0..1) for a possible match
     match_max_candidates: int = 200  # candidates read per person and block at ingest
+    match_hub_links: int = 500  # an identifier with more links blocks no match (a hub: see queries.matches)
     # Hook budgets: past one, the batch still commits and the hook's work goes to the durable
     # queue (`service.domain.lifecycle.queue`), so an ingest never fails because its data is popular.
     hook_max_match_persons: int = 5000  # persons of one batch matched inside its transaction

@@ -23,7 +23,8 @@ BUDGET = FIRST_PLAN + """
 CALL () {
   UNWIND $persons AS pid
   MATCH (p:Node {id: pid})--(i:Identifier)
-  RETURN sum(COUNT { (i)--() }) AS match_walk
+  WITH COUNT { (i)--() } AS links WHERE links <= $hub_links  // matching skips hubs (queries.matches)
+  RETURN sum(links) AS match_walk
 }
 CALL () {
   UNWIND $idents AS row

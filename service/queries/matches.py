@@ -20,6 +20,10 @@ from service.queries import FIRST_PLAN
 # `owner_agency <> p.owner_agency` would walk every person of p's own agency born that day first,
 # a cost that grows with a popular date (1 January where only the year is known). A shared identifier counts only
 # when each side may know the other side's link (a confidential link is nobody else's business).
+# An identifier with more than `$hub_links` links is no blocking key: a hub (a call centre, a phone
+# a whole network shares) would make every person on it a candidate of every other, and each of
+# the batch's persons on it would walk all its links (its degree is read, not walked); the
+# `shared_identifier` alerts still tell each agency who else holds it.
 # Minors are never proposed (data on minors reaches other agencies as hit / no-hit only).
 # `a_knows` / `b_knows`: whether each owner may know the other person exists (alerted only then).
 CANDIDATES = FIRST_PLAN + f"""
@@ -35,7 +39,9 @@ CALL (p) {{
   }}
   RETURN o, null AS via, null AS via_type
   UNION
-  MATCH (p)-[r1]-(i:Identifier)-[r2]-(o:Person)
+  MATCH (p)-[r1]-(i:Identifier)
+  WHERE COUNT {{ (i)--() }} <= $hub_links
+  MATCH (i)-[r2]-(o:Person)
   WHERE o.owner_agency <> p.owner_agency AND coalesce(o.minor, false) = false
   WITH p, o, r1, r2, i, {viewer_of('p.owner_agency')} AS pv, {viewer_of('o.owner_agency')} AS ov
   WHERE {rel_known('r2', 'pv')} AND {rel_known('r1', 'ov')}

@@ -100,8 +100,8 @@ async def probe_hooks(tx: AsyncManagedTransaction, persons: list[str], ident_lin
         return HookProbe(persons_over, False, frozenset(), False)
     links_by_identifier = Counter(row["identifier"] for row in ident_links)
     idents = [{"identifier": i, "links": n} for i, n in sorted(links_by_identifier.items())]
-    row = await (await tx.run(queue_q.BUDGET, persons=persons, idents=idents, now=now,
-                              agency=principal.agency)).single()
+    row = await (await tx.run(queue_q.BUDGET, persons=persons, idents=idents, now=now, agency=principal.agency,
+                              hub_links=lifecycle.match_hub_links)).single()
     if row is None:
         return HookProbe(persons_over, False, frozenset(), False)
     return HookProbe(persons_over or (row["match_walk"] or 0) > lifecycle.hook_max_match_walk,

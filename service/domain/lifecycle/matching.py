@@ -82,6 +82,7 @@ async def detect(tx: AsyncManagedTransaction, person_ids: list[str], policy: Pol
         return 0
     lifecycle = policy.lifecycle
     rows = [r.data() async for r in await tx.run(q.CANDIDATES, persons=person_ids, max=lifecycle.match_max_candidates,
+                                                  hub_links=lifecycle.match_hub_links,
                                                   agencies=sorted(policy.agencies),
                                                   central_agency=policy.central_agency)]
     matches: dict[str, dict[str, Any]] = {}
