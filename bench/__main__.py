@@ -88,6 +88,12 @@ def _onto(ing: dict[str, Any]) -> list[str]:
             "some of them stored already), alternately, so both meet the same store growing by the same amount.", ""]
 
 
+def _of_logs(section: dict[str, Any]) -> str:
+    """How much of a store's size its transaction logs are, when the figures record it."""
+    logs = section.get("transaction_log_bytes")
+    return f", of which transaction logs {logs / 1e9:.2f} GB" if logs is not None else ", transaction logs included"
+
+
 def render(results: list[dict[str, Any]]) -> str:
     out = ["# Benchmarks", "",
            "Produced by `python -m bench --size N` (which wipes the configured Neo4j). Every figure",
@@ -116,7 +122,7 @@ def render(results: list[dict[str, Any]]) -> str:
         if exp:
             size, memory = exp.get("store_bytes"), exp.get("memory") or {}
             out += ["### Reads (viewer: " + exp["viewer"] + f"; graph {exp['graph']})", "", *_when(exp, m),
-                    *([f"Store {size / 1e9:.2f} GB on disk (data directory, transaction logs included); "
+                    *([f"Store {size / 1e9:.2f} GB on disk (data directory{_of_logs(exp)}); "
                        f"page cache {memory.get('pagecache')}, heap {memory.get('heap')}.", ""] if size else []),
                     "| operation | n | API p50 | API p95 | Cypher p50 | Cypher p95 | raw p50 | raw p95 | "
                     "API/raw p95 | Cypher/raw p95 | API − Cypher p50 | goal p95 |",
@@ -213,8 +219,9 @@ def render_events() -> list[str]:
         size = reads.get("store_bytes")
         out += [f"### Reads, {r['events']:,} calls stored (viewer: police)", "",
                 f"{reads['machine']['date']}; load avg {reads['load_avg_start']:.1f} → {reads['load_avg_end']:.1f}; "
-                f"store {size / 1e9:.2f} GB on disk; page cache {reads['memory'].get('pagecache')}, heap "
-                f"{reads['memory'].get('heap')}; loaded by {reads.get('loader', 'raw writer')}.", "",
+                f"store {size / 1e9:.2f} GB on disk (data directory{_of_logs(reads)}); "
+                f"page cache {reads['memory'].get('pagecache')}, heap {reads['memory'].get('heap')}; "
+                f"loaded by {reads.get('loader', 'raw writer')}.", "",
                 "| analysis | n | API p50 | API p95 | Cypher p50 | Cypher p95 | raw p50 | raw p95 | Cypher / raw p95 | "
                 "API − Cypher p50 | goal p95 |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for row in reads["rows"]:

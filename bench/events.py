@@ -54,7 +54,18 @@ from bench import baselines, events_data
 from bench import statements as timed
 from bench.explore import cpu_pressure, pct
 from bench.http import LeanClient
-from bench.process import CLI, api_env, free_port, memory_settings, migrate_schema, stop, store_bytes, wait_ready, wipe
+from bench.process import (
+    CLI,
+    api_env,
+    free_port,
+    memory_settings,
+    migrate_schema,
+    stop,
+    store_bytes,
+    transaction_log_bytes,
+    wait_ready,
+    wipe,
+)
 from graph_schema import get_schema
 from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file
@@ -407,7 +418,8 @@ def reads(events: int, samples: int = 100, reuse: bool = False, seed: int = 3,
     rows = asyncio.run(_time_reads(settings, cases))
     return {"events": events, "store": store, "loader": "bulk" if bulk else "raw", "load_seconds": load_seconds,
             "samples": samples, "rows": rows,
-            "store_bytes": store_bytes(settings), "memory": memory_settings(),
+            "store_bytes": store_bytes(settings), "transaction_log_bytes": transaction_log_bytes(settings),
+            "memory": memory_settings(settings),
             "load_avg_start": load_start, "load_avg_end": os.getloadavg()[0], "cpu_pressure_end": cpu_pressure()}
 
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import neo4j
@@ -80,25 +81,49 @@ def wipe(driver: neo4j.Driver, database: str) -> None:
     driver.execute_query("MERGE (h:AuditHead {id: 'head'}) SET h.seq = 0, h.hash = ''", database_=database)
 
 
-def store_bytes(settings: Settings) -> int | None:
-    """Bytes on disk of the local instance's data directory (None for a server of elsewhere)."""
+def _local_home(settings: Settings) -> Path | None:
+    """The home of the local instance the settings' Bolt URI reaches (None for a server of elsewhere):
+    an instance of any name whose config listens on that port, else the names tests and demo use."""
     from service.neo4j_local.manager import from_settings
 
     uri = connection_params(settings)[0]
     port = int(uri.rsplit(":", 1)[1]) if uri.rsplit(":", 1)[1].isdigit() else None
     names = [f"bench-{port}", f"test-{port}", "dev"]
     state = get_settings().state_dir
-    if port and state.is_dir():  # an instance of any name whose config listens on that Bolt port
+    if port and state.is_dir():
         names[:0] = sorted(d.name for d in state.iterdir()
                            if (d / "conf" / "neo4j.conf").is_file()
                            and f"bolt.listen_address=127.0.0.1:{port}\n" in (d / "conf" / "neo4j.conf").read_text())
     for name in names:
-        home = from_settings(name, port).home / "data"
-        if home.exists():
-            return sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
+        home = from_settings(name, port).home
+        if (home / "data").exists():
+            return home
     return None
 
 
-def memory_settings() -> dict[str, str]:
+def _bytes_under(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def store_bytes(settings: Settings) -> int | None:
+    """Bytes on disk of the local instance's data directory, transaction logs included."""
+    home = _local_home(settings)
+    return _bytes_under(home / "data") if home else None
+
+
+def transaction_log_bytes(settings: Settings) -> int | None:
+    """Of `store_bytes`, the transaction logs: a store wiped and reloaded many times keeps its logs
+    (their retention), so they can outweigh the graph itself."""
+    home = _local_home(settings)
+    return _bytes_under(home / "data" / "transactions") if home else None
+
+
+def memory_settings(settings: Settings | None = None) -> dict[str, str]:
+    """Heap and page cache of the instance measured, from its own config (the instance may have been
+    started with other settings than this process's environment), else this process's settings."""
     s = get_settings()
-    return {"heap": s.local_heap, "pagecache": s.local_pagecache}
+    home = _local_home(settings or s)
+    conf = (home / "conf" / "neo4j.conf").read_text() if home and (home / "conf" / "neo4j.conf").is_file() else ""
+    found = dict(line.split("=", 1) for line in conf.splitlines() if "=" in line and not line.startswith("#"))
+    return {"heap": found.get("server.memory.heap.max_size", s.local_heap),
+            "pagecache": found.get("server.memory.pagecache.size", s.local_pagecache)}
