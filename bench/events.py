@@ -58,11 +58,9 @@ from bench.process import (
     CLI,
     api_env,
     free_port,
-    memory_settings,
     migrate_schema,
     stop,
-    store_bytes,
-    transaction_log_bytes,
+    store_facts,
     wait_ready,
     wipe,
 )
@@ -418,8 +416,7 @@ def reads(events: int, samples: int = 100, reuse: bool = False, seed: int = 3,
     rows = asyncio.run(_time_reads(settings, cases))
     return {"events": events, "store": store, "loader": "bulk" if bulk else "raw", "load_seconds": load_seconds,
             "samples": samples, "rows": rows,
-            "store_bytes": store_bytes(settings), "transaction_log_bytes": transaction_log_bytes(settings),
-            "memory": memory_settings(settings),
+            **store_facts(settings),
             "load_avg_start": load_start, "load_avg_end": os.getloadavg()[0], "cpu_pressure_end": cpu_pressure()}
 
 

@@ -62,11 +62,9 @@ from bench.process import (
     CLI,
     api_env,
     free_port,
-    memory_settings,
     migrate_schema,
     stop,
-    store_bytes,
-    transaction_log_bytes,
+    store_facts,
     wait_ready,
     wipe,
 )
@@ -363,8 +361,7 @@ def run(nodes: int = 100_000, samples: int = 200, warmup: int = 20, seed: int = 
         driver.close()
     rows = table(results) + [{"operation": op, "error": error} for op, error in failures.items()]
     return {"graph": counts, "viewer": VIEWER_AGENCY, "client": "lean", "load_during": load_during, "rows": rows,
-            "store_bytes": store_bytes(settings),
-            "transaction_log_bytes": transaction_log_bytes(settings), "memory": memory_settings(settings)}
+            **store_facts(settings)}
 
 
 def main(argv: list[str] | None = None) -> None:

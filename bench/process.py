@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import neo4j
@@ -132,3 +133,10 @@ def memory_settings(settings: Settings | None = None) -> dict[str, str]:
     found = dict(line.split("=", 1) for line in conf.splitlines() if "=" in line and not line.startswith("#"))
     return {"heap": found.get("server.memory.heap.max_size", s.local_heap),
             "pagecache": found.get("server.memory.pagecache.size", s.local_pagecache)}
+
+
+def store_facts(settings: Settings) -> dict[str, Any]:
+    """What a read benchmark records about the store it measured: its size on disk, the part of it
+    that is transaction logs, and the instance's heap and page cache."""
+    return {"store_bytes": store_bytes(settings), "transaction_log_bytes": transaction_log_bytes(settings),
+            "memory": memory_settings(settings)}
