@@ -156,7 +156,8 @@ def ingest(items: int, batch: int, concurrency: int, hubs: int, settings: Settin
     database = settings.neo4j_database
     batches = generate(items, batch, hubs)
     payloads = [(agency, json.dumps(body).encode()) for agency, body in batches]
-    prepared = [raw_statements(agency, body, policy_from_file(settings.policy_file)) for agency, body in batches]
+    policy = policy_from_file(settings.policy_file)
+    prepared = [raw_statements(agency, body, policy) for agency, body in batches]
     secret = secrets.token_urlsafe(32)
     api_settings = settings.model_copy(update={"jwt_secret": secret})
     tokens = {a: make_token(api_settings, agency=a, roles=["ingest"], unit="bench", ttl=3600) for a in AGENCIES}
