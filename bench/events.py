@@ -54,16 +54,7 @@ from bench import baselines, events_data
 from bench import statements as timed
 from bench.explore import cpu_pressure, pct
 from bench.http import LeanClient
-from bench.process import (
-    CLI,
-    api_env,
-    free_port,
-    migrate_schema,
-    stop,
-    store_facts,
-    wait_ready,
-    wipe,
-)
+from bench.process import CLI, api_env, free_port, migrate_schema, stop, store_facts, wait_ready, wipe
 from graph_schema import get_schema
 from service.access.auth import make_token
 from service.access.policy import Policy, policy_from_file

@@ -58,16 +58,7 @@ from bench.baselines import (
 )
 from bench.http import LeanClient, Response
 from bench.ingest import _api, _raw, graph_counts, raw_statements
-from bench.process import (
-    CLI,
-    api_env,
-    free_port,
-    migrate_schema,
-    stop,
-    store_facts,
-    wait_ready,
-    wipe,
-)
+from bench.process import CLI, api_env, free_port, migrate_schema, stop, store_facts, wait_ready, wipe
 from graph_schema import get_schema
 from importers.demo import DemoStats, generate
 from service.access.auth import make_token
